@@ -1,0 +1,82 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Strata",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "strata", targets: ["strata"]),
+        .library(name: "StrataSQL", targets: ["StrataSQL"]),
+        .library(name: "StrataPostgres", targets: ["StrataPostgres"]),
+        .library(name: "StrataMySQL", targets: ["StrataMySQL"]),
+        .library(name: "StrataDrivers", targets: ["StrataDrivers"]),
+        .library(name: "StrataMigrations", targets: ["StrataMigrations"]),
+        .library(name: "StrataBilling", targets: ["StrataBilling"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]
+        ),
+        .target(
+            name: "StrataSQL",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "StrataPostgres",
+            dependencies: ["StrataSQL", "CLibPQ", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "StrataMySQL",
+            dependencies: ["StrataSQL", "CMariaDB", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "StrataDrivers",
+            dependencies: ["StrataSQL", "StrataPostgres", "StrataMySQL"]
+        ),
+        .target(
+            name: "StrataMigrations",
+            dependencies: [
+                "StrataSQL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "StrataBilling",
+            dependencies: [
+                "StrataSQL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "strata",
+            dependencies: [
+                "StrataSQL", "StrataDrivers", "StrataMigrations", "StrataBilling",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "StrataTests",
+            dependencies: [
+                "StrataSQL", "StrataDrivers", "StrataMigrations", "StrataBilling",
+                "StrataPostgres", "StrataMySQL",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

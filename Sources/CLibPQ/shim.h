@@ -1,0 +1,8 @@
+#ifndef STRATA_CLIBPQ_SHIM_H
+#define STRATA_CLIBPQ_SHIM_H
+#if __has_include(<libpq-fe.h>)
+#include <libpq-fe.h>
+#else
+#include <postgresql/libpq-fe.h>
+#endif
+#endif

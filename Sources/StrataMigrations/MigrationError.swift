@@ -1,0 +1,29 @@
+import StrataSQL
+
+/// Why a migration command did not do what it was asked.
+///
+/// Each case's `description` is one line that names the file (and line) where there is one.
+public enum MigrationError: Error, Sendable, CustomStringConvertible {
+    /// Another run held the lock for longer than the timeout.
+    case lockTimeout(String)
+    /// An applied migration's file changed, vanished, or no longer matches the statements
+    /// already applied.
+    case drift(String)
+    /// A statement failed.
+    case statementFailed(file: String, line: Int, statement: Int, of: Int, error: DatabaseError, outcome: String)
+    /// The request cannot be carried out as asked (irreversible, unknown target, out of order…).
+    case refused(String)
+    /// `verify` or `parity` found differences.
+    case schemaMismatch(String)
+
+    public var description: String {
+        switch self {
+        case .lockTimeout(let m): "lock timeout: \(m)"
+        case .drift(let m): m
+        case .statementFailed(let file, let line, let statement, let of, let error, let outcome):
+            "\(file):\(line): statement \(statement) of \(of) failed: \(error) — \(outcome)"
+        case .refused(let m): m
+        case .schemaMismatch(let m): m
+        }
+    }
+}

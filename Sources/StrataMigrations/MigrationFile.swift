@@ -1,0 +1,56 @@
+/// The name of a migration file, parsed: `<version>_<name>.up.sql` or `.down.sql`.
+///
+/// This is the golang-migrate naming, so existing golang-migrate folders load as they
+/// are. The version is one to 20 digits and not zero; the name is lowercase ASCII
+/// letters, digits and underscores.
+///
+/// ```swift
+/// let file = try MigrationFile(path: "postgres/0003_wallets.up.sql")
+/// // file.version == MigrationVersion("3"), file.versionSpelling == "0003",
+/// // file.name == "wallets", file.direction == .up
+/// ```
+public struct MigrationFile: Hashable, Sendable {
+    /// The file's path relative to the migrations directory, such as
+    /// `postgres/0003_wallets.up.sql`.
+    public let path: String
+    /// The version the name gives.
+    public let version: MigrationVersion
+    /// The version as the name spells it, leading zeros included.
+    public let versionSpelling: String
+    /// The part of the name after the version, such as `wallets`.
+    public let name: String
+    /// Whether the file is an up or a down.
+    public let direction: MigrationDirection
+
+    /// The file name without its folder.
+    public var fileName: String { String(path.split(separator: "/").last ?? "") }
+
+    /// Parses a migration file's name.
+    ///
+    /// - Parameter path: The file's path relative to the migrations directory; only
+    ///   its last component is parsed.
+    /// - Throws: ``MigrationLoadError`` naming `path` when the name does not fit the
+    ///   pattern, saying which part is wrong.
+    public init(path: String) throws(MigrationLoadError) {
+        self.path = path
+        let fileName = String(path.split(separator: "/").last ?? "")
+        guard let direction = MigrationDirection.allCases.first(where: { fileName.hasSuffix(".\($0).sql") }),
+              let underscore = fileName.firstIndex(of: "_")
+        else {
+            throw MigrationLoadError(
+                file: path, message: "not a migration file name: expected <version>_<name>.up.sql or .down.sql")
+        }
+        self.direction = direction
+        versionSpelling = String(fileName[..<underscore])
+        name = String(fileName[fileName.index(after: underscore)...].dropLast(".\(direction).sql".count))
+        guard let version = MigrationVersion(versionSpelling) else {
+            throw MigrationLoadError(
+                file: path, message: "bad version \"\(versionSpelling)\": expected a positive integer of 1 to 20 digits")
+        }
+        self.version = version
+        guard !name.isEmpty, name.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F })
+        else {
+            throw MigrationLoadError(file: path, message: "bad name \"\(name)\": expected [a-z0-9_]+")
+        }
+    }
+}

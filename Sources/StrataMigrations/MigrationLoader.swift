@@ -1,0 +1,175 @@
+import Foundation
+
+/// Reads a migrations directory into a checked ``MigrationSet``.
+///
+/// Two layouts are understood. When the directory holds a `postgres/` or a `mysql/`
+/// folder, the dialect's folder is loaded and the other one, if present, must hold the
+/// same versions under the same names. Otherwise the directory itself holds one
+/// dialect's migrations, as golang-migrate keeps them:
+///
+/// ```
+/// migrations/postgres/0001_customers.up.sql     migrations/0001_customers.up.sql
+/// migrations/postgres/0001_customers.down.sql   migrations/0001_customers.down.sql
+/// migrations/mysql/0001_customers.up.sql
+/// migrations/mysql/0001_customers.down.sql
+/// ```
+///
+/// Files that do not end in `.sql` (`README.md`, `.keep`) and subfolders are ignored;
+/// a `.sql` file that is not a well-named up or down is an error, so a typo cannot
+/// hide a migration.
+///
+/// ```swift
+/// let set = try MigrationLoader.load(directory: URL(fileURLWithPath: "migrations"), dialect: .mysql)
+/// set.warnings.forEach { print($0) }
+/// ```
+public enum MigrationLoader {
+    private typealias Catalogue = [MigrationVersion: [MigrationDirection: MigrationFile]]
+
+    /// Loads and checks the migrations of one dialect.
+    ///
+    /// Every file of the dialect is read, split and checksummed. An empty or
+    /// comment-only file is a valid no-op; an empty down is reported in
+    /// ``MigrationSet/warnings``.
+    ///
+    /// - Parameters:
+    ///   - directory: The migrations directory.
+    ///   - dialect: The dialect to load, which picks the folder in the two-folder layout.
+    /// - Returns: The dialect's migrations, oldest first.
+    /// - Throws: ``MigrationLoadError`` naming the file (relative to `directory`) for
+    ///   a `.sql` file whose name does not fit `<version>_<name>.up.sql | .down.sql`;
+    ///   two files with the same version; an up without its down, unless the up says
+    ///   `-- strata:irreversible` (and then a down is an error); a down without its up;
+    ///   a file with no counterpart in the other dialect's folder; a file that is not
+    ///   UTF-8 or does not lex (with its line); a missing directory or dialect folder.
+    public static func load(directory: URL, dialect: SQLSplitDialect) throws(MigrationLoadError) -> MigrationSet {
+        guard isDirectory(directory) else {
+            throw MigrationLoadError(file: directory.path, message: "no such migrations directory")
+        }
+        let folders = SQLSplitDialect.allCases.filter { isDirectory(directory.appendingPathComponent($0.rawValue)) }
+        guard !folders.isEmpty else {
+            return try loadSet(catalogue(directory, folder: nil), in: directory, dialect: dialect)
+        }
+        if let stray = try sqlFileNames(in: directory, folder: nil).first {
+            throw MigrationLoadError(file: stray, message: "migration file outside the postgres/ and mysql/ folders")
+        }
+        guard folders.contains(dialect) else {
+            throw MigrationLoadError(
+                file: "\(dialect.rawValue)/", message: "no such folder, though \(folders[0].rawValue)/ exists")
+        }
+        let files = try catalogue(directory, folder: dialect.rawValue)
+        let set = try loadSet(files, in: directory, dialect: dialect)
+        for other in folders where other != dialect {
+            try checkParity(files, try catalogue(directory, folder: other.rawValue),
+                            folders: (dialect.rawValue, other.rawValue))
+        }
+        return set
+    }
+
+    /// Parses the names of a folder's migration files and pairs ups with downs by version.
+    private static func catalogue(_ directory: URL, folder: String?) throws(MigrationLoadError) -> Catalogue {
+        var catalogue: Catalogue = [:]
+        for path in try sqlFileNames(in: directory, folder: folder) {
+            let file = try MigrationFile(path: path)
+            if let other = representative(catalogue[file.version]),
+               other.name != file.name || other.versionSpelling != file.versionSpelling {
+                throw MigrationLoadError(
+                    file: path, message: "duplicate version \(file.version): \(other.fileName) has it too")
+            }
+            catalogue[file.version, default: [:]][file.direction] = file
+        }
+        return catalogue
+    }
+
+    private static func loadSet(
+        _ catalogue: Catalogue, in directory: URL, dialect: SQLSplitDialect
+    ) throws(MigrationLoadError) -> MigrationSet {
+        var migrations: [Migration] = []
+        var warnings: [MigrationWarning] = []
+        for (_, files) in catalogue.sorted(by: { $0.key < $1.key }) {
+            guard let upFile = files[.up] else {
+                let downFile = files[.down]!
+                throw MigrationLoadError(file: downFile.path, message: "no matching .up.sql")
+            }
+            let up = try readScript(upFile, in: directory, dialect: dialect)
+            let irreversible = up.directives.contains(.irreversible)
+            var down: MigrationScript?
+            if let downFile = files[.down] {
+                guard !irreversible else {
+                    throw MigrationLoadError(
+                        file: downFile.path, message: "the up is marked -- strata:irreversible, so it cannot have a down")
+                }
+                let script = try readScript(downFile, in: directory, dialect: dialect)
+                if script.statements.isEmpty {
+                    warnings.append(MigrationWarning(
+                        file: downFile.path, message: "empty down: reverting this migration changes nothing"))
+                }
+                down = script
+            } else if !irreversible {
+                throw MigrationLoadError(
+                    file: upFile.path,
+                    message: "no matching .down.sql (add one, or mark the up with -- strata:irreversible)")
+            }
+            migrations.append(Migration(up: up, down: down))
+        }
+        return MigrationSet(dialect: dialect, migrations: migrations, warnings: warnings)
+    }
+
+    /// Checks that two dialect folders hold the same versions under the same names.
+    private static func checkParity(
+        _ files: Catalogue, _ others: Catalogue, folders: (String, String)
+    ) throws(MigrationLoadError) {
+        for (mine, theirs, theirFolder) in [(files, others, folders.1), (others, files, folders.0)] {
+            let sorted = mine.values.flatMap(\.values).sorted { ($0.version, $0.path) < ($1.version, $1.path) }
+            for file in sorted {
+                guard let counterpart = representative(theirs[file.version]) else {
+                    throw MigrationLoadError(
+                        file: file.path,
+                        message: "no counterpart in \(theirFolder)/ (both dialect folders must hold the same versions and names)")
+                }
+                guard counterpart.name == file.name else {
+                    throw MigrationLoadError(
+                        file: file.path, message: "\(counterpart.path) has this version under another name")
+                }
+            }
+        }
+    }
+
+    /// The file that names a version in messages: its up, or else its down.
+    private static func representative(_ files: [MigrationDirection: MigrationFile]?) -> MigrationFile? {
+        files?[.up] ?? files?[.down]
+    }
+
+    private static func readScript(
+        _ file: MigrationFile, in directory: URL, dialect: SQLSplitDialect
+    ) throws(MigrationLoadError) -> MigrationScript {
+        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file.path).path) else {
+            throw MigrationLoadError(file: file.path, message: "cannot read the file")
+        }
+        guard var sql = String(data: data, encoding: .utf8) else {
+            throw MigrationLoadError(file: file.path, message: "not valid UTF-8")
+        }
+        if sql.unicodeScalars.first == "\u{FEFF}" { sql.unicodeScalars.removeFirst() }
+        return try MigrationScript(file: file, sql: sql, dialect: dialect)
+    }
+
+    /// The paths, relative to `directory` and sorted, of a folder's `.sql` files.
+    private static func sqlFileNames(in directory: URL, folder: String?) throws(MigrationLoadError) -> [String] {
+        let url = folder.map { directory.appendingPathComponent($0) } ?? directory
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: url.path)
+        } catch {
+            throw MigrationLoadError(file: folder ?? directory.path, message: "cannot list the folder")
+        }
+        let prefix = folder.map { "\($0)/" } ?? ""
+        return names
+            .filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".sql") && !isDirectory(url.appendingPathComponent($0)) }
+            .sorted()
+            .map { prefix + $0 }
+    }
+
+    private static func isDirectory(_ url: URL) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+}

@@ -1,0 +1,258 @@
+import Foundation
+import Logging
+import StrataSQL
+
+/// Options of a ``Migrator``.
+public struct MigratorOptions: Sendable {
+    /// The history table; validated and quoted.
+    public var historyTable = "strata_schema_history"
+    /// How long to wait for another run's lock.
+    public var lockTimeout: Duration = .seconds(60)
+    /// `false` for poolers that cannot hold a session lock.
+    public var useLock = true
+    /// Allow applying a pending migration older than the latest applied one.
+    public var allowOutOfOrder = false
+    /// Who runs the migrations, recorded in the history.
+    public var appliedBy = MigratorOptions.defaultAppliedBy
+    /// The folder migrations were loaded from, as the user named it, for messages.
+    public var directoryLabel = "migrations"
+
+    public init() {}
+
+    public static var defaultAppliedBy: String {
+        let env = ProcessInfo.processInfo.environment
+        return "\(env["USER"] ?? env["LOGNAME"] ?? "unknown")@\(ProcessInfo.processInfo.hostName)"
+    }
+}
+
+/// Something that happened during a run, for progress output.
+public enum MigrationEvent: Sendable {
+    case waitingForLock
+    case started(MigrationStep)
+    case finished(MigrationStep, Duration)
+}
+
+/// What a run did: the steps it completed, with their times.
+public struct MigrationRunReport: Sendable {
+    public init() {}
+    public var completed: [(step: MigrationStep, duration: Duration)] = []
+    public var lockWait: Duration = .zero
+}
+
+/// Applies, reverts and reports on versioned SQL migrations, on any backend.
+///
+/// Every command that changes the schema takes the lock first, then reads the history,
+/// plans, runs and releases the lock, so several deploy pipelines can run `up` at once
+/// and each migration runs exactly once.
+///
+/// ```swift
+/// let set = try MigrationLoader.load(directory: URL(filePath: "migrations"), dialect: .postgres)
+/// let migrator = try Migrator(database: db, migrations: set, logger: logger)
+/// let report = try await migrator.run(.up())
+/// ```
+public struct Migrator: Sendable {
+    public static let toolVersion = "strata 0.1.0"
+
+    public let database: Database
+    public let migrations: MigrationSet
+    public let options: MigratorOptions
+    let logger: Logger
+    let history: SchemaHistory
+    let lock: any MigrationLock
+
+    /// - Throws: ``DatabaseError`` `.invalidIdentifier` for a history table name the
+    ///   dialect refuses.
+    public init(database: Database, migrations: MigrationSet, options: MigratorOptions = MigratorOptions(),
+                lock: (any MigrationLock)? = nil, logger: Logger) throws {
+        self.database = database
+        self.migrations = migrations
+        self.options = options
+        self.logger = logger
+        self.history = try SchemaHistory(table: options.historyTable, dialect: database.dialect)
+        self.lock = lock ?? SessionMigrationLock(name: "strata:\(database.url.database):\(options.historyTable)")
+    }
+
+    func displayPath(_ file: MigrationFile) -> String {
+        options.directoryLabel.isEmpty ? file.path : "\(options.directoryLabel)/\(file.path)"
+    }
+
+    private var executor: MigrationExecutor {
+        let label = options.directoryLabel
+        return MigrationExecutor(history: history, dialect: database.dialect, appliedBy: options.appliedBy,
+                                 toolVersion: Self.toolVersion,
+                                 displayPath: { label.isEmpty ? $0.path : "\(label)/\($0.path)" }, logger: logger)
+    }
+
+    private func planner(_ records: [HistoryRecord]) -> MigrationPlanner {
+        let label = options.directoryLabel
+        return MigrationPlanner(migrations: migrations, history: records, allowOutOfOrder: options.allowOutOfOrder,
+                                displayPath: { label.isEmpty ? $0.path : "\(label)/\($0.path)" })
+    }
+
+    /// The history as recorded, by version.
+    public func records() async throws -> [HistoryRecord] {
+        let history = history
+        return try await database.withConnection { try history.records($0) }
+    }
+
+    /// Files and history side by side. Takes no lock.
+    public func status() async throws -> MigrationStatus {
+        let records = try await records()
+        return MigrationStatus(migrations: migrations, history: records, displayPath: displayPath)
+    }
+
+    /// The steps a request would run, without running them. Takes no lock.
+    public func plan(_ request: MigrationRequest) async throws -> [MigrationStep] {
+        let records = try await records()
+        try checkDrift(records)
+        return try planner(records).plan(request)
+    }
+
+    /// Runs a request under the lock.
+    ///
+    /// - Parameter progress: called on the connection's thread as each migration starts and ends.
+    /// - Throws: ``MigrationError`` (lock timeout, drift, a failed statement, a refused
+    ///   request) or ``DatabaseError``.
+    @discardableResult
+    public func run(_ request: MigrationRequest,
+                    progress: @escaping @Sendable (MigrationEvent) -> Void = { _ in }) async throws -> MigrationRunReport {
+        try await withLock(progress: progress) { conn, report in
+            try history.create(conn)
+            let records = try history.records(conn)
+            try checkDrift(records)
+            let steps = try planner(records).plan(request)
+            var byVersion = Dictionary(records.map { ($0.version, $0) }, uniquingKeysWith: { a, _ in a })
+            for step in steps {
+                progress(.started(step))
+                let duration = try executor.run(step, on: conn, existing: byVersion[step.migration.version])
+                byVersion[step.migration.version] = try history.record(conn, version: step.migration.version)
+                report.completed.append((step, duration))
+                progress(.finished(step, duration))
+                logger.info("migration \(step.direction.rawValue)", metadata: [
+                    "version": "\(step.migration.version)", "name": "\(step.migration.name)",
+                    "ms": "\(Int(duration.seconds * 1000))",
+                ])
+            }
+            return report
+        }
+    }
+
+    /// Marks a migration that a person fixed by hand: a failed or interrupted `up` becomes
+    /// applied, a failed `down` becomes reverted, a changed file's checksum is accepted.
+    /// Recorded with who and when.
+    ///
+    /// - Returns: what was done, in words.
+    public func repair(_ version: MigrationVersion) async throws -> String {
+        let by = options.appliedBy
+        let migrations = migrations
+        let history = history
+        return try await withLock { conn, _ in
+            guard var record = try history.record(conn, version: version) else {
+                throw MigrationError.refused("migration \(version) is not in the history: nothing to repair")
+            }
+            if record.isIncomplete && record.direction == .down {
+                try history.delete(conn, version: version)
+                return "migration \(version)_\(record.name): down marked as finished by hand (\(by)); it is now pending"
+            }
+            guard let m = migrations[version] else {
+                throw MigrationError.refused("migration \(version) has no file: restore it before repairing")
+            }
+            let was = record.stateSummary
+            record.state = .applied
+            record.direction = .up
+            record.checksum = m.up.checksum.hex
+            record.statementsTotal = m.up.statements.count
+            record.statementsApplied = m.up.statements.count
+            record.statementChecksums = m.up.statements.map(MigrationExecutor.statementChecksum)
+            record.error = nil
+            record.failedStatement = nil
+            record.repairedBy = by
+            record.repairedAt = SQLTimestamp(Date())
+            try history.update(conn, record)
+            return "migration \(version)_\(record.name): marked applied by \(by) (was: \(was))"
+        }
+    }
+
+    /// Records every migration up to `version` as applied without running it: for a
+    /// database whose schema existed before Strata managed it.
+    public func baseline(_ version: MigrationVersion) async throws -> [MigrationVersion] {
+        let by = options.appliedBy
+        let migrations = migrations
+        let history = history
+        return try await withLock { conn, _ in
+            try history.create(conn)
+            let existing = try history.records(conn)
+            guard existing.isEmpty else {
+                throw MigrationError.refused("the history already has \(existing.count) entries: baseline only applies to a database Strata has not migrated yet")
+            }
+            let covered = migrations.migrations.filter { $0.version <= version }
+            guard !covered.isEmpty else {
+                throw MigrationError.refused("no migration has a version at or below \(version)")
+            }
+            try conn.executeUnprepared("BEGIN")
+            do {
+                for m in covered {
+                    try history.insert(conn, HistoryRecord(
+                        version: m.version, name: m.name, checksum: m.up.checksum.hex, direction: .up, state: .baseline,
+                        appliedAt: SQLTimestamp(Date()), appliedBy: by, executionMilliseconds: 0,
+                        statementsTotal: m.up.statements.count, statementsApplied: m.up.statements.count,
+                        statementChecksums: m.up.statements.map(MigrationExecutor.statementChecksum), error: nil,
+                        failedStatement: nil, toolVersion: Self.toolVersion, repairedBy: nil, repairedAt: nil))
+                }
+                try conn.executeUnprepared("COMMIT")
+            } catch {
+                _ = try? conn.executeUnprepared("ROLLBACK")
+                throw error
+            }
+            return covered.map(\.version)
+        }
+    }
+
+    /// Applied migrations whose files changed or vanished: reasons to refuse running.
+    public func drift() async throws -> [String] {
+        let status = try await status()
+        return status.entries.compactMap { e in
+            switch e.state {
+            case .changed: e.detail
+            case .missing: "migration \(e.version)_\(e.name) " + (e.detail ?? "has no file")
+            default: nil
+            }
+        }
+    }
+
+    func checkDrift(_ records: [HistoryRecord]) throws {
+        let status = MigrationStatus(migrations: migrations, history: records, displayPath: displayPath)
+        let problems = status.entries.compactMap { e -> String? in
+            switch e.state {
+            case .changed: e.detail.map { "\($0); restore it, add a new migration for the change, or accept it with `strata migrate repair \(e.version)`" }
+            case .missing: "migration \(e.version)_\(e.name) " + (e.detail ?? "has no file") + " under \(options.directoryLabel)"
+            default: nil
+            }
+        }
+        if let first = problems.first {
+            throw MigrationError.drift(problems.count == 1 ? first : "\(first) (and \(problems.count - 1) more: see `strata migrate validate`)")
+        }
+    }
+
+    /// Holds the lock on one connection for the whole of `body`, released on every path.
+    func withLock<T: Sendable>(progress: @escaping @Sendable (MigrationEvent) -> Void = { _ in },
+                               _ body: @escaping @Sendable (any SQLConnection, inout MigrationRunReport) throws -> T) async throws -> T {
+        let lock = lock
+        let useLock = options.useLock
+        let timeout = options.lockTimeout
+        let logger = logger
+        return try await database.withConnection { conn in
+            var report = MigrationRunReport()
+            if useLock {
+                let start = ContinuousClock.now
+                try lock.acquire(conn, timeout: timeout) {
+                    logger.info("waiting for the migration lock held by another run")
+                    progress(.waitingForLock)
+                }
+                report.lockWait = ContinuousClock.now - start
+            }
+            defer { if useLock { lock.release(conn) } }
+            return try body(conn, &report)
+        }
+    }
+}

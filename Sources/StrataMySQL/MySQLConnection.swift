@@ -1,0 +1,319 @@
+internal import CMariaDB
+import Foundation
+import Logging
+import StrataSQL
+
+/// One libmariadb connection, used only on the thread that owns it.
+///
+/// Statements with binds go out as server-side prepared statements, kept in a
+/// per-connection cache keyed by SQL text, so a repeated query costs one round trip;
+/// statements without binds use the text protocol.
+final class MySQLConnection: SQLConnection {
+    /// Prepared statements kept per connection; each costs server memory
+    /// (`max_prepared_stmt_count` is 16,382 for the whole server by default).
+    static let statementCacheCapacity = 64
+
+    /// The session every connection starts with: see ``MySQLDriver``.
+    static let sessionSetup = [
+        "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci, time_zone = '+00:00', "
+            + "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY'",
+        "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    ]
+
+    let dialect: any SQLDialect = MySQLDialect()
+    private let mysqlDialect = MySQLDialect()
+    private var handle: UnsafeMutablePointer<MYSQL>?
+    private let endpoint: MySQLEndpoint
+    private let threadID: UInt
+    private let logger: Logger
+    private var statements = MySQLStatementCache(capacity: MySQLConnection.statementCacheCapacity)
+    private(set) var isBroken = false
+
+    init(url: DatabaseURL, logger: Logger) throws {
+        let endpoint = try MySQLEndpoint(url)
+        let handle = try endpoint.open(database: url.database)
+        self.endpoint = endpoint
+        self.handle = handle
+        self.threadID = mysql_thread_id(handle)
+        self.logger = logger
+        do {
+            for sql in Self.sessionSetup { try runText(sql) }
+        } catch var error as DatabaseError {
+            close()
+            error.message = "cannot set up the MySQL session at \(endpoint.target): \(error.message)"
+            throw error
+        }
+        logger.debug("connected", metadata: ["server": "\(endpoint.target)", "thread-id": "\(threadID)"])
+    }
+
+    deinit { close() }
+
+    func close() {
+        statements.removeAll()
+        if let handle { mysql_close(handle) }
+        handle = nil
+        isBroken = true
+    }
+
+    func makeCanceller() -> (any SQLCanceller)? {
+        guard handle != nil else { return nil }
+        return MySQLCanceller(endpoint: endpoint, threadID: threadID, logger: logger)
+    }
+
+    // MARK: - Statements
+
+    func execute(_ query: SQLQuery) throws -> QueryResult {
+        let (sql, binds) = try query.render(for: mysqlDialect)
+        if binds.isEmpty { return try runText(sql) }
+        return try runPrepared(sql, binds: binds)
+    }
+
+    func executeUnprepared(_ sql: String) throws -> QueryResult {
+        try runText(sql)
+    }
+
+    private func liveHandle(_ sql: String) throws -> UnsafeMutablePointer<MYSQL> {
+        guard let handle, !isBroken else {
+            throw DatabaseError(.connectionLost, message: "the connection is closed", sql: sql)
+        }
+        return handle
+    }
+
+    /// Text protocol: `mysql_real_query`, then every result it produced.
+    @discardableResult
+    private func runText(_ sql: String) throws -> QueryResult {
+        let conn = try liveHandle(sql)
+        if mysql_real_query(conn, sql, UInt(sql.utf8.count)) != 0 {
+            throw connectionError(conn, sql: sql)
+        }
+        var result = QueryResult()
+        do {
+            while true {
+                if let res = mysql_store_result(conn) {
+                    defer { mysql_free_result(res) }
+                    let rows = textRows(res)
+                    result.rows += rows
+                    result.rowsAffected = Int64(rows.count)
+                } else if mysql_field_count(conn) != 0 {
+                    throw connectionError(conn, sql: sql)
+                } else {
+                    result.rowsAffected = Self.count(mysql_affected_rows(conn))
+                    let id = mysql_insert_id(conn)
+                    if id != 0 { result.lastInsertID = Int64(truncatingIfNeeded: id) }
+                }
+                let next = mysql_next_result(conn)
+                if next == -1 { break }
+                if next > 0 { throw connectionError(conn, sql: sql) }
+            }
+        } catch {
+            drainText(conn)
+            throw error
+        }
+        if mysql_warning_count(conn) > 0 { logWarnings(sql: sql) }
+        return result
+    }
+
+    /// Reads and drops whatever results are still pending, so the connection stays usable.
+    private func drainText(_ conn: UnsafeMutablePointer<MYSQL>) {
+        guard !isBroken else { return }
+        while mysql_more_results(conn) != 0, mysql_next_result(conn) == 0 {
+            if let res = mysql_store_result(conn) { mysql_free_result(res) }
+        }
+    }
+
+    private func textRows(_ res: UnsafeMutablePointer<MYSQL_RES>) -> [Row] {
+        let fieldCount = Int(mysql_num_fields(res))
+        guard let fields = mysql_fetch_fields(res) else { return [] }
+        let columns = (0..<fieldCount).map { MySQLColumn(fields + $0) }
+        let index = ColumnIndex(columns.map(\.name))
+        var rows: [Row] = []
+        rows.reserveCapacity(Int(mysql_num_rows(res)))
+        while let row = mysql_fetch_row(res), let lengths = mysql_fetch_lengths(res) {
+            var values: [SQLValue] = []
+            values.reserveCapacity(fieldCount)
+            for (i, column) in columns.enumerated() {
+                if let cell = row[i] {
+                    values.append(column.decodeText(UnsafeRawBufferPointer(start: cell, count: Int(lengths[i]))))
+                } else {
+                    values.append(.null)
+                }
+            }
+            rows.append(Row(columns: index, values: values))
+        }
+        return rows
+    }
+
+    /// Binary protocol: a cached prepared statement, executed with the binds.
+    private func runPrepared(_ sql: String, binds: [SQLValue]) throws -> QueryResult {
+        let conn = try liveHandle(sql)
+        let parameters = try MySQLParameters(binds)
+        var repreparedOnce = false
+        while true {
+            guard let statement = try preparedStatement(sql, on: conn) else {
+                throw DatabaseError(.other, code: "1295", message: "this statement cannot be prepared, so it cannot take binds", sql: sql)
+            }
+            guard statement.parameterCount == binds.count else {
+                throw DatabaseError(.other, message: "the statement has \(statement.parameterCount) placeholders but \(binds.count) binds", sql: sql)
+            }
+            let stmt = statement.handle
+            if mysql_stmt_bind_param(stmt, parameters.binds) != 0 || mysql_stmt_execute(stmt) != 0 {
+                let failure = MySQLClientFailure(errno: mysql_stmt_errno(stmt), message: String(cString: mysql_stmt_error(stmt)))
+                switch failure.errno {
+                case 1615 where !repreparedOnce:
+                    // ER_NEED_REPREPARE: the server refused to run it; prepare again and retry.
+                    statements.remove(sql)
+                    repreparedOnce = true
+                    continue
+                case 2057:
+                    // CR_NEW_STMT_METADATA: the result columns changed since it was prepared
+                    // (a table was altered). The statement is unusable; a read is safe to run
+                    // again, anything else may already have had its effect.
+                    statements.remove(sql)
+                    if !repreparedOnce && Self.isReadOnly(sql) {
+                        repreparedOnce = true
+                        continue
+                    }
+                    throw DatabaseError(.other, code: "2057", message: "the statement's result columns changed since it was prepared (a table was altered); it has been prepared again, run it again", sql: sql)
+                default:
+                    if MySQLErrorMapping.breaksConnection(errno: failure.errno) { statements.remove(sql) }
+                    throw databaseError(failure, sql: sql)
+                }
+            }
+            let result: QueryResult
+            do {
+                result = try readResults(statement)
+            } catch {
+                drainStatement(stmt)
+                throw error
+            }
+            if mysql_stmt_warning_count(stmt) > 0 { logWarnings(sql: sql) }
+            return result
+        }
+    }
+
+    /// Whether `sql` only reads (`SELECT`, `SHOW`), so running it a second time is harmless.
+    static func isReadOnly(_ sql: String) -> Bool {
+        let head = sql.drop { $0.isWhitespace || $0 == "(" }.prefix(6).lowercased()
+        return head == "select" || head.hasPrefix("show")
+    }
+
+    /// The cached statement for `sql`, prepared now if needed; `nil` when the server
+    /// cannot prepare this kind of statement (1295).
+    private func preparedStatement(_ sql: String, on conn: UnsafeMutablePointer<MYSQL>) throws -> MySQLStatement? {
+        if let cached = statements.statement(for: sql) { return cached }
+        guard let stmt = mysql_stmt_init(conn) else { throw connectionError(conn, sql: sql) }
+        if mysql_stmt_prepare(stmt, sql, UInt(sql.utf8.count)) != 0 {
+            let failure = MySQLClientFailure(errno: mysql_stmt_errno(stmt), message: String(cString: mysql_stmt_error(stmt)))
+            mysql_stmt_close(stmt)
+            if failure.errno == 1295 { return nil }
+            throw databaseError(failure, sql: sql)
+        }
+        let statement = MySQLStatement(handle: stmt, sql: sql)
+        statements.insert(statement)
+        return statement
+    }
+
+    /// Every result of an executed statement (a `CALL` may return several).
+    private func readResults(_ statement: MySQLStatement) throws -> QueryResult {
+        let stmt = statement.handle
+        var result = QueryResult()
+        while true {
+            let fieldCount = Int(mysql_stmt_field_count(stmt))
+            if fieldCount == 0 {
+                result.rowsAffected = Self.count(mysql_stmt_affected_rows(stmt))
+                let id = mysql_stmt_insert_id(stmt)
+                if id != 0 { result.lastInsertID = Int64(truncatingIfNeeded: id) }
+            } else {
+                let rows = try readRows(statement, fieldCount: fieldCount)
+                result.rows += rows
+                result.rowsAffected = Int64(rows.count)
+            }
+            guard mysql_stmt_more_results(stmt) != 0 else { break }
+            let next = mysql_stmt_next_result(stmt)
+            if next == -1 { break }
+            if next > 0 { throw statementError(stmt, sql: statement.sql) }
+        }
+        return result
+    }
+
+    private func readRows(_ statement: MySQLStatement, fieldCount: Int) throws -> [Row] {
+        let stmt = statement.handle
+        guard let metadata = mysql_stmt_result_metadata(stmt) else { throw statementError(stmt, sql: statement.sql) }
+        defer { mysql_free_result(metadata) }
+        guard let fields = mysql_fetch_fields(metadata) else { throw statementError(stmt, sql: statement.sql) }
+        let columns = (0..<fieldCount).map { MySQLColumn(fields + $0) }
+        let index = statement.columnIndexCache.index(for: columns)
+
+        if mysql_stmt_store_result(stmt) != 0 { throw statementError(stmt, sql: statement.sql) }
+        defer { mysql_stmt_free_result(stmt) }
+        let buffers = MySQLResultBuffers(columns: columns)
+        if mysql_stmt_bind_result(stmt, buffers.binds) != 0 { throw statementError(stmt, sql: statement.sql) }
+
+        var rows: [Row] = []
+        rows.reserveCapacity(Int(mysql_stmt_num_rows(stmt)))
+        while true {
+            let rc = mysql_stmt_fetch(stmt)
+            if rc == MYSQL_NO_DATA { break }
+            if rc != 0 && rc != MYSQL_DATA_TRUNCATED { throw statementError(stmt, sql: statement.sql) }
+            do {
+                rows.append(Row(columns: index, values: try buffers.row(of: stmt)))
+            } catch {
+                throw databaseError(error, sql: statement.sql)
+            }
+        }
+        return rows
+    }
+
+    private func drainStatement(_ stmt: UnsafeMutablePointer<MYSQL_STMT>) {
+        guard !isBroken else { return }
+        mysql_stmt_free_result(stmt)
+        while mysql_stmt_more_results(stmt) != 0, mysql_stmt_next_result(stmt) == 0 {
+            mysql_stmt_free_result(stmt)
+        }
+    }
+
+    // MARK: - Errors and warnings
+
+    private func connectionError(_ conn: UnsafeMutablePointer<MYSQL>, sql: String) -> DatabaseError {
+        databaseError(MySQLClientFailure(errno: mysql_errno(conn), message: String(cString: mysql_error(conn))), sql: sql)
+    }
+
+    private func statementError(_ stmt: UnsafeMutablePointer<MYSQL_STMT>, sql: String) -> DatabaseError {
+        databaseError(MySQLClientFailure(errno: mysql_stmt_errno(stmt), message: String(cString: mysql_stmt_error(stmt))), sql: sql)
+    }
+
+    /// Maps an error number, and marks the connection broken when it cannot go on.
+    private func databaseError(_ failure: MySQLClientFailure, sql: String) -> DatabaseError {
+        if MySQLErrorMapping.breaksConnection(errno: failure.errno) { isBroken = true }
+        let message = failure.message.isEmpty ? "MySQL error \(failure.errno)" : failure.message
+        return DatabaseError(MySQLErrorMapping.category(errno: failure.errno), code: String(failure.errno),
+                             message: message, sql: sql)
+    }
+
+    /// Logs the warnings of the last statement, read with `SHOW WARNINGS` (which does
+    /// not clear them and raises none of its own). Only called when the count is non-zero.
+    private func logWarnings(sql: String) {
+        guard let conn = handle, !isBroken else { return }
+        let query = "SHOW WARNINGS"
+        guard mysql_real_query(conn, query, UInt(query.utf8.count)) == 0, let res = mysql_store_result(conn) else { return }
+        defer { mysql_free_result(res) }
+        guard mysql_num_fields(res) >= 3 else { return }
+        let statement = sql.count > 500 ? String(sql.prefix(500)) + "…" : sql
+        while let row = mysql_fetch_row(res) {
+            let level = row[0].map { String(cString: $0) } ?? "Warning"
+            let code = row[1].map { String(cString: $0) } ?? ""
+            let message = row[2].map { String(cString: $0) } ?? ""
+            // Notes ("table already exists" after IF NOT EXISTS) are routine; warnings are not.
+            logger.log(level: level == "Note" ? .notice : .warning, "\(message)",
+                       metadata: ["code": "\(code)", "level": "\(level)", "sql": "\(statement)"])
+        }
+    }
+
+    /// libmariadb reports "no count" as `(my_ulonglong)-1`.
+    private static func count(_ value: UInt64) -> Int64 {
+        value == UInt64.max ? 0 : Int64(truncatingIfNeeded: value)
+    }
+}
+
+@available(*, unavailable)
+extension MySQLConnection: Sendable {}

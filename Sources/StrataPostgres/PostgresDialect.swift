@@ -1,0 +1,22 @@
+import StrataSQL
+
+/// PostgreSQL's SQL: `$n` placeholders, transactional DDL, `RETURNING`,
+/// `ON CONFLICT` upserts and advisory locks.
+public struct PostgresDialect: SQLDialect {
+    public init() {}
+
+    public var backend: DatabaseURL.Backend { .postgres }
+    public func placeholder(_ position: Int) -> String { "$\(position)" }
+    public var supportsTransactionalDDL: Bool { true }
+    public var supportsReturning: Bool { true }
+
+    /// An advisory lock on a 64-bit key derived from the name by the server's own hash,
+    /// so every client, whatever its language, maps a name to the same key.
+    public func tryLockQuery(name: String) -> SQLQuery {
+        "SELECT pg_try_advisory_lock(hashtextextended(\(name), 0)) AS acquired"
+    }
+
+    public func releaseLockQuery(name: String) -> SQLQuery {
+        "SELECT pg_advisory_unlock(hashtextextended(\(name), 0)) AS released"
+    }
+}

@@ -1,0 +1,273 @@
+internal import CLibPQ
+import Foundation
+import Logging
+import StrataSQL
+
+/// Opens PostgreSQL connections through libpq.
+///
+/// Statements go out with `PQexecParams`, the unnamed statement, so they work through
+/// PgBouncer in transaction pooling, where named prepared statements would land on
+/// another server connection.
+///
+/// ```swift
+/// let db = Database(url: try DatabaseURL("postgres://app@127.0.0.1/billing"),
+///                   driver: PostgresDriver(), logger: logger)
+/// ```
+public struct PostgresDriver: DatabaseDriver {
+    public init() {}
+
+    public var dialect: any SQLDialect { PostgresDialect() }
+
+    public func connect(to url: DatabaseURL, logger: Logger) throws -> any SQLConnection {
+        try PostgresConnection(url: url, logger: logger)
+    }
+}
+
+/// One libpq connection. Used only on the thread that leased it.
+final class PostgresConnection: SQLConnection {
+    let dialect: any SQLDialect = PostgresDialect()
+    private var handle: OpaquePointer?
+    private let noticeSink: NoticeSink
+    private(set) var isBroken = false
+
+    init(url: DatabaseURL, logger: Logger) throws {
+        var params: [(String, String)] = [
+            ("host", url.socket ?? url.host),
+            ("port", String(url.effectivePort)),
+            ("dbname", url.database),
+            ("connect_timeout", String(max(2, url.connectTimeout))),
+            ("client_encoding", "UTF8"),
+            ("application_name", "strata"),
+            // Times are UTC on the wire, so text results parse without guessing.
+            ("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3"),
+        ]
+        if let user = url.user { params.append(("user", user)) }
+        if let password = url.password { params.append(("password", password)) }
+        if let sslMode = url.sslMode { params.append(("sslmode", sslMode)) }
+        for (k, v) in url.parameters { params.append((k, v)) }
+
+        let conn: OpaquePointer? = withCStrings(params.map(\.0)) { keys in
+            withCStrings(params.map(\.1)) { values in
+                PQconnectdbParams(keys, values, 0)
+            }
+        }
+        guard let conn else {
+            throw DatabaseError(.other, message: "cannot connect to \(url.redactedTarget): out of memory")
+        }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(conn))
+            PQfinish(conn)
+            throw Self.connectError(message, url: url)
+        }
+        handle = conn
+        noticeSink = NoticeSink(logger: logger)
+        PQsetNoticeReceiver(conn, { context, result in
+            guard let context, let result else { return }
+            let sink = Unmanaged<NoticeSink>.fromOpaque(context).takeUnretainedValue()
+            sink.receive(result)
+        }, Unmanaged.passUnretained(noticeSink).toOpaque())
+    }
+
+    deinit { close() }
+
+    func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        isBroken = true
+    }
+
+    func makeCanceller() -> (any SQLCanceller)? {
+        guard let handle, let cancel = PQgetCancel(handle) else { return nil }
+        return PostgresCanceller(cancel)
+    }
+
+    func execute(_ query: SQLQuery) throws -> QueryResult {
+        let (sql, binds) = try query.render(for: dialect)
+        if binds.isEmpty {
+            return try executeParams(sql, binds: [])
+        }
+        return try executeParams(sql, binds: binds)
+    }
+
+    func executeUnprepared(_ sql: String) throws -> QueryResult {
+        let conn = try liveHandle(sql)
+        return try consume(PQexec(conn, sql), sql: sql)
+    }
+
+    private func liveHandle(_ sql: String) throws -> OpaquePointer {
+        guard let handle, !isBroken else {
+            throw DatabaseError(.connectionLost, message: "the connection is closed", sql: sql)
+        }
+        return handle
+    }
+
+    private func executeParams(_ sql: String, binds: [SQLValue]) throws -> QueryResult {
+        let conn = try liveHandle(sql)
+        let encoded = binds.map(PostgresBind.init)
+        var types = encoded.map(\.oid)
+        var formats = encoded.map { $0.isBinary ? Int32(1) : Int32(0) }
+        var lengths = encoded.map { Int32($0.bytes?.count ?? 0) }
+        // Text binds carry a NUL terminator; binary ones are read by length.
+        let buffers: [UnsafeMutablePointer<CChar>?] = encoded.map { bind in
+            guard let bytes = bind.bytes else { return nil }
+            let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            bytes.withUnsafeBufferPointer { src in
+                src.withMemoryRebound(to: CChar.self) { p.initialize(from: $0.baseAddress!, count: bytes.count) }
+            }
+            p[bytes.count] = 0
+            return p
+        }
+        defer { buffers.forEach { $0?.deallocate() } }
+        let values = buffers.map { UnsafePointer($0) }
+        let result = values.withUnsafeBufferPointer { valuesPtr in
+            PQexecParams(conn, sql, Int32(binds.count), &types, valuesPtr.baseAddress, &lengths, &formats, 0)
+        }
+        return try consume(result, sql: sql)
+    }
+
+    /// Reads a result into rows, or turns it into a ``DatabaseError``; frees it either way.
+    private func consume(_ result: OpaquePointer?, sql: String) throws -> QueryResult {
+        guard let result else {
+            throw failure(message: handle.map { String(cString: PQerrorMessage($0)) } ?? "no result", sql: sql)
+        }
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        switch status {
+        case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
+            return QueryResult(rows: Self.rows(of: result), rowsAffected: Int64(PQntuples(result)))
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            let tuples = String(cString: PQcmdTuples(result))
+            return QueryResult(rowsAffected: Int64(tuples) ?? 0)
+        case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+            // COPY needs a streaming API this driver does not offer; end it cleanly.
+            isBroken = true
+            throw DatabaseError(.other, message: "COPY is not supported through this driver", sql: sql)
+        default:
+            throw resultError(result, sql: sql)
+        }
+    }
+
+    private func resultError(_ result: OpaquePointer, sql: String) -> DatabaseError {
+        func field(_ code: Character) -> String? {
+            guard let p = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            return String(cString: p)
+        }
+        let sqlState = field("C")
+        var message = field("M") ?? String(cString: PQresultErrorMessage(result))
+        if let detail = field("D") { message += " (\(detail))" }
+        if let handle, PQstatus(handle) != CONNECTION_OK { isBroken = true }
+        if let sqlState {
+            return DatabaseError(PostgresErrorMapping.category(sqlState: sqlState, message: message),
+                                 code: sqlState, message: message, sql: sql)
+        }
+        return failure(message: message, sql: sql)
+    }
+
+    private func failure(message: String, sql: String) -> DatabaseError {
+        if let handle, PQstatus(handle) != CONNECTION_OK { isBroken = true }
+        let category: DatabaseError.Category = isBroken ? .connectionLost : .other
+        return DatabaseError(category, message: message.trimmingCharacters(in: .whitespacesAndNewlines), sql: sql)
+    }
+
+    private static func rows(of result: OpaquePointer) -> [Row] {
+        let rowCount = Int(PQntuples(result))
+        let fieldCount = Int(PQnfields(result))
+        var names: [String] = []
+        var oids: [UInt32] = []
+        for f in 0..<fieldCount {
+            names.append(String(cString: PQfname(result, Int32(f))))
+            oids.append(UInt32(PQftype(result, Int32(f))))
+        }
+        let columns = ColumnIndex(names)
+        var rows: [Row] = []
+        rows.reserveCapacity(rowCount)
+        for r in 0..<rowCount {
+            var values: [SQLValue] = []
+            values.reserveCapacity(fieldCount)
+            for f in 0..<fieldCount {
+                if PQgetisnull(result, Int32(r), Int32(f)) == 1 {
+                    values.append(.null)
+                    continue
+                }
+                let length = Int(PQgetlength(result, Int32(r), Int32(f)))
+                let raw = UnsafeRawBufferPointer(start: PQgetvalue(result, Int32(r), Int32(f)), count: length)
+                values.append(PostgresTextDecoder.decode(raw, oid: oids[f]))
+            }
+            rows.append(Row(columns: columns, values: values))
+        }
+        return rows
+    }
+
+    private static func connectError(_ raw: String, url: DatabaseURL) -> DatabaseError {
+        // libpq prefixes "connection to server at … failed:" and may report several
+        // addresses; keep the last line that says what went wrong.
+        let lines = raw.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var reason = lines.last ?? "unknown error"
+        if let range = reason.range(of: "failed: ") { reason = String(reason[range.upperBound...]) }
+        let lower = raw.lowercased()
+        let category: DatabaseError.Category
+        let code: String?
+        if lower.contains("password authentication failed") || lower.contains("no password supplied")
+            || lower.contains("authentication failed") || lower.contains("no pg_hba.conf entry") {
+            category = .authentication; code = "28P01"
+        } else if lower.contains("does not exist") && lower.contains("database") {
+            category = .unknownDatabase; code = "3D000"
+        } else if lower.contains("connection refused") || lower.contains("no such file or directory") {
+            category = .connectionRefused; code = nil
+        } else if lower.contains("timeout expired") || lower.contains("timed out") {
+            category = .timeout; code = nil
+            reason = "no answer within \(max(2, url.connectTimeout)) s (connect_timeout)"
+        } else {
+            category = .other; code = nil
+        }
+        return DatabaseError(category, code: code, message: "cannot connect to \(url.redactedTarget): \(reason)")
+    }
+}
+
+@available(*, unavailable)
+extension PostgresConnection: Sendable {}
+
+/// Cancels the running statement with `PQcancel`, which libpq documents as thread-safe.
+final class PostgresCanceller: SQLCanceller, @unchecked Sendable {
+    private let handle: OpaquePointer
+
+    init(_ handle: OpaquePointer) { self.handle = handle }
+    deinit { PQfreeCancel(handle) }
+
+    func cancel() {
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(handle, &buffer, Int32(buffer.count))
+    }
+}
+
+/// Receives server notices (`NOTICE`, `WARNING`) and logs them.
+final class NoticeSink {
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
+
+    func receive(_ result: OpaquePointer) {
+        func field(_ code: Character) -> String? {
+            PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) }
+        }
+        let severity = field("V") ?? field("S") ?? "NOTICE"
+        let message = field("M") ?? ""
+        let level: Logger.Level = severity == "WARNING" ? .warning : .debug
+        logger.log(level: level, "\(message)", metadata: ["severity": "\(severity)", "sqlstate": "\(field("C") ?? "")"])
+    }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that live for the call.
+private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { UnsafePointer($0) } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+extension DatabaseURL {
+    /// `host:port/database` (or the socket), for messages: never the user's password.
+    var redactedTarget: String {
+        if let socket { return "\(socket)/\(database)" }
+        return "\(host):\(effectivePort)/\(database)"
+    }
+}

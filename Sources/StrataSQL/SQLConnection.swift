@@ -1,0 +1,77 @@
+import Logging
+
+/// One open connection to a server, used by one thread at a time.
+///
+/// A connection is not `Sendable`: ``Database`` leases it to one closure that runs on
+/// the connection's own thread, so its C handle is only ever touched from there.
+/// Drivers implement the two requirements; everything else is built on them.
+public protocol SQLConnection: AnyObject {
+    var dialect: any SQLDialect { get }
+
+    /// Runs one statement; every value in `query` is sent as a bind.
+    ///
+    /// - Throws: ``DatabaseError``.
+    @discardableResult
+    func execute(_ query: SQLQuery) throws -> QueryResult
+
+    /// Runs one statement of SQL text with no binds through the backend's plain text
+    /// protocol: migration files, DDL, `BEGIN`/`COMMIT`.
+    ///
+    /// - Throws: ``DatabaseError``.
+    @discardableResult
+    func executeUnprepared(_ sql: String) throws -> QueryResult
+
+    /// Whether the connection can no longer be used (lost, or left in an unknown state).
+    var isBroken: Bool { get }
+
+    /// Something other threads may call to cancel the statement running now, where the
+    /// client library allows it.
+    func makeCanceller() -> (any SQLCanceller)?
+
+    /// Closes the connection and frees its handle. Safe to call twice.
+    func close()
+}
+
+/// Cancels the statement a connection is running, from any thread.
+public protocol SQLCanceller: Sendable {
+    func cancel()
+}
+
+extension SQLConnection {
+    /// The rows of a query.
+    public func query(_ query: SQLQuery) throws -> [Row] {
+        try execute(query).rows
+    }
+
+    /// The first row of a query, or `nil`.
+    public func queryFirst(_ query: SQLQuery) throws -> Row? {
+        try execute(query).rows.first
+    }
+
+    /// Runs an `INSERT` and returns the generated id of column `idColumn`, with
+    /// `RETURNING` where the dialect has it and the last insert id where it does not.
+    public func insertReturningID(_ query: SQLQuery, idColumn: String = "id") throws -> Int64 {
+        if dialect.supportsReturning {
+            let q = query + "\(unsafeRaw: " RETURNING ")\(identifier: idColumn)"
+            guard let row = try execute(q).rows.first else {
+                throw DatabaseError(.other, message: "INSERT … RETURNING returned no row", sql: query.description)
+            }
+            return try row.decode(idColumn)
+        }
+        guard let id = try execute(query).lastInsertID else {
+            throw DatabaseError(.other, message: "INSERT generated no id", sql: query.description)
+        }
+        return id
+    }
+
+    /// Tries once to take a session-level named lock.
+    public func tryLock(name: String) throws -> Bool {
+        guard let row = try execute(dialect.tryLockQuery(name: name)).rows.first else { return false }
+        return (try? row.decode("acquired", as: Bool.self)) ?? false
+    }
+
+    /// Releases a named lock taken by ``tryLock(name:)``.
+    public func releaseLock(name: String) throws {
+        try execute(dialect.releaseLockQuery(name: name))
+    }
+}

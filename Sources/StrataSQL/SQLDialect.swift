@@ -1,0 +1,135 @@
+/// What differs between the SQL of two backends, said once.
+///
+/// Services and the migration engine write SQL that both servers accept and ask the
+/// dialect for the rest: placeholders, identifier quoting, whether DDL is
+/// transactional, the upsert form, `RETURNING`, row-locking clauses and named locks.
+/// Each requirement below documents its default; a dialect overrides what differs.
+public protocol SQLDialect: Sendable {
+    /// The backend, also the name of its migrations folder (`postgres`, `mysql`).
+    var backend: DatabaseURL.Backend { get }
+
+    /// The placeholder for the bind at a 1-based position. Default: `?`.
+    func placeholder(_ position: Int) -> String
+
+    /// The character that opens and closes a quoted identifier. Default: `"`.
+    var identifierQuote: Character { get }
+
+    /// Validates and quotes an identifier, which may be `schema.table`.
+    ///
+    /// Default: accepts `[A-Za-z_][A-Za-z0-9_]*` parts of at most 63 characters and
+    /// quotes each with ``identifierQuote``.
+    /// - Throws: ``DatabaseError`` `.invalidIdentifier`.
+    func quoteIdentifier(_ name: String) throws -> String
+
+    /// Whether DDL runs inside a transaction and rolls back with it. Default: `false`.
+    var supportsTransactionalDDL: Bool { get }
+
+    /// Whether `INSERT … RETURNING` exists. Default: `false`.
+    var supportsReturning: Bool { get }
+
+    /// The clause that locks selected rows and skips rows locked by others.
+    /// Default: `FOR UPDATE SKIP LOCKED` (PostgreSQL 9.5+, MySQL 8, MariaDB 10.6+).
+    var forUpdateSkipLocked: String { get }
+
+    /// The clause that turns an `INSERT` into an upsert on a unique key.
+    ///
+    /// Appended after the `VALUES (…)` list. An empty `updating` list means "do nothing
+    /// on conflict". Default: PostgreSQL's
+    /// `ON CONFLICT (keys) DO UPDATE SET c = EXCLUDED.c` / `DO NOTHING`.
+    func upsertClause(conflictColumns: [String], updating: [String]) throws -> String
+
+    /// The type name of a column of Strata's own tables (history, locks).
+    /// Default: PostgreSQL's names (`BIGINT`, `TIMESTAMPTZ`, `JSONB`, `TEXT`, …).
+    func columnType(_ type: SQLColumnType) -> String
+
+    /// The SQL expression naming the schema `information_schema.tables.table_schema` holds
+    /// for the current database. Default: `current_schema()`.
+    var currentSchemaExpression: String { get }
+
+    /// Suffix for `CREATE TABLE (…)`: engine and character set. Default: empty.
+    var createTableSuffix: String { get }
+
+    /// Reads schemas from the catalogue, for `verify` and `parity`.
+    var schemaInspector: any SchemaInspector { get }
+
+    /// A statement that tries once to take a session-level named lock and returns one
+    /// row with a column `acquired` (true or 1 when taken). No default.
+    func tryLockQuery(name: String) -> SQLQuery
+
+    /// A statement that releases a lock taken by ``tryLockQuery(name:)``. No default.
+    func releaseLockQuery(name: String) -> SQLQuery
+}
+
+extension SQLDialect {
+    public func placeholder(_ position: Int) -> String { "?" }
+    public var identifierQuote: Character { "\"" }
+    public var supportsTransactionalDDL: Bool { false }
+    public var supportsReturning: Bool { false }
+    public var forUpdateSkipLocked: String { "FOR UPDATE SKIP LOCKED" }
+    public var createTableSuffix: String { "" }
+    public var currentSchemaExpression: String { "current_schema()" }
+
+    public func columnType(_ type: SQLColumnType) -> String {
+        switch type {
+        case .bigint: "BIGINT"
+        case .integer: "INTEGER"
+        case .boolean: "BOOLEAN"
+        case .varchar(let n): "VARCHAR(\(n))"
+        case .longText: "TEXT"
+        case .timestamp: "TIMESTAMPTZ"
+        case .json: "JSONB"
+        case .decimal20: "NUMERIC(20,0)"
+        }
+    }
+
+    public func quoteIdentifier(_ name: String) throws -> String {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard !parts.isEmpty, parts.count <= 2 else {
+            throw DatabaseError(.invalidIdentifier, message: "invalid identifier '\(name)'")
+        }
+        return try parts.map { part -> String in
+            guard Self.isPlainIdentifier(part) else {
+                throw DatabaseError(.invalidIdentifier, message: "invalid identifier '\(name)': use letters, digits and underscores, starting with a letter or underscore, at most 63 characters")
+            }
+            return "\(identifierQuote)\(part)\(identifierQuote)"
+        }.joined(separator: ".")
+    }
+
+    public func upsertClause(conflictColumns: [String], updating: [String]) throws -> String {
+        let keys = try conflictColumns.map { try quoteIdentifier($0) }.joined(separator: ", ")
+        if updating.isEmpty { return "ON CONFLICT (\(keys)) DO NOTHING" }
+        let sets = try updating.map { c -> String in
+            let q = try quoteIdentifier(c)
+            return "\(q) = EXCLUDED.\(q)"
+        }
+        return "ON CONFLICT (\(keys)) DO UPDATE SET " + sets.joined(separator: ", ")
+    }
+
+    static func isPlainIdentifier(_ s: Substring) -> Bool {
+        guard let first = s.unicodeScalars.first, s.utf8.count <= 63 else { return false }
+        func letter(_ c: Unicode.Scalar) -> Bool { (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c == "_" }
+        return letter(first) && s.unicodeScalars.allSatisfy { letter($0) || ($0 >= "0" && $0 <= "9") }
+    }
+}
+
+/// Column types that Strata's own tables need, named per dialect.
+public enum SQLColumnType: Sendable, Hashable {
+    case bigint
+    case integer
+    case boolean
+    case varchar(Int)
+    /// Text with no practical length limit.
+    case longText
+    /// A UTC instant with microseconds.
+    case timestamp
+    case json
+    /// An integer of up to 20 decimal digits (migration versions).
+    case decimal20
+}
+
+/// Reads a database's schema from its catalogue (not from dump text), so two schemas can
+/// be compared: before and after a migration, or one dialect against the other.
+public protocol SchemaInspector: Sendable {
+    /// The tables of the connection's current database/schema, except those in `excluding`.
+    func snapshot(_ conn: any SQLConnection, excluding: Set<String>) throws -> SchemaSnapshot
+}

@@ -1,0 +1,125 @@
+/// SQL text with its values kept apart, built by string interpolation.
+///
+/// Every interpolated value becomes a bind, rendered as a placeholder by the dialect
+/// (`$1` on PostgreSQL, `?` on MySQL). Identifiers go through `identifier:`, which
+/// validates and quotes them; raw text needs the loudly named `unsafeRaw:`.
+///
+/// ```swift
+/// let q: SQLQuery = "SELECT balance FROM credit_wallets WHERE customer_id = \(customerID)"
+/// let t: SQLQuery = "SELECT * FROM \(identifier: historyTable) WHERE version = \(v)"
+/// ```
+public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible {
+    enum Fragment: Sendable {
+        case sql(String)
+        case bind(SQLValue)
+        case identifier(String)
+    }
+
+    var fragments: [Fragment]
+
+    public init(stringLiteral value: String) {
+        fragments = [.sql(value)]
+    }
+
+    public init(stringInterpolation: StringInterpolation) {
+        fragments = stringInterpolation.fragments
+    }
+
+    /// SQL text taken as it is, with no binds. For migration files and fixed statements.
+    public init(unsafeSQL: String) {
+        fragments = [.sql(unsafeSQL)]
+    }
+
+    init(fragments: [Fragment]) {
+        self.fragments = fragments
+    }
+
+    public struct StringInterpolation: StringInterpolationProtocol {
+        var fragments: [Fragment] = []
+
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            fragments.reserveCapacity(interpolationCount * 2 + 1)
+        }
+
+        public mutating func appendLiteral(_ literal: String) {
+            fragments.append(.sql(literal))
+        }
+
+        /// A value, sent as a bind.
+        public mutating func appendInterpolation(_ value: some SQLValueConvertible) {
+            fragments.append(.bind(value.sqlValue))
+        }
+
+        /// An optional value: NULL when `nil`.
+        public mutating func appendInterpolation<T: SQLValueConvertible>(_ value: T?) {
+            fragments.append(.bind(value?.sqlValue ?? .null))
+        }
+
+        /// An identifier (table, column), validated and quoted by the dialect.
+        public mutating func appendInterpolation(identifier: String) {
+            fragments.append(.identifier(identifier))
+        }
+
+        /// Another query, spliced in with its binds.
+        public mutating func appendInterpolation(_ query: SQLQuery) {
+            fragments.append(contentsOf: query.fragments)
+        }
+
+        /// Values as a comma-separated list of binds, for `IN (...)`.
+        public mutating func appendInterpolation(list values: [some SQLValueConvertible]) {
+            for (i, v) in values.enumerated() {
+                if i > 0 { fragments.append(.sql(", ")) }
+                fragments.append(.bind(v.sqlValue))
+            }
+        }
+
+        /// Text that goes into the SQL as it is. Never pass anything that came from input.
+        public mutating func appendInterpolation(unsafeRaw text: String) {
+            fragments.append(.sql(text))
+        }
+    }
+
+    /// Appends another query.
+    public static func + (a: SQLQuery, b: SQLQuery) -> SQLQuery {
+        SQLQuery(fragments: a.fragments + b.fragments)
+    }
+
+    public mutating func append(_ other: SQLQuery) {
+        fragments += other.fragments
+    }
+
+    /// The binds, in order.
+    public var binds: [SQLValue] {
+        fragments.compactMap { if case .bind(let v) = $0 { v } else { nil } }
+    }
+
+    /// The SQL text for a dialect, with its placeholders, and the binds in order.
+    ///
+    /// - Throws: ``DatabaseError`` `.invalidIdentifier` for an identifier the dialect refuses.
+    public func render(for dialect: some SQLDialect) throws -> (sql: String, binds: [SQLValue]) {
+        var sql = ""
+        var binds: [SQLValue] = []
+        for f in fragments {
+            switch f {
+            case .sql(let s): sql += s
+            case .bind(let v):
+                binds.append(v)
+                sql += dialect.placeholder(binds.count)
+            case .identifier(let name):
+                sql += try dialect.quoteIdentifier(name)
+            }
+        }
+        return (sql, binds)
+    }
+
+    /// The text with `?` for binds; bound values never appear.
+    public var description: String {
+        fragments.map {
+            switch $0 {
+            case .sql(let s): s
+            case .bind: "?"
+            case .identifier(let n): "\"\(n)\""
+            }
+        }.joined()
+    }
+}

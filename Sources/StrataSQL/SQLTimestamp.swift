@@ -1,0 +1,141 @@
+import Foundation
+
+/// A UTC instant with microsecond precision, the resolution both backends store.
+///
+/// `Date` is a `Double` of seconds and loses microseconds far from 2001; this keeps an
+/// exact count of microseconds since 1970-01-01T00:00:00Z.
+///
+/// ```swift
+/// let t = SQLTimestamp(microsecondsSinceEpoch: 1_700_000_000_123_456)
+/// t.description   // "2023-11-14 22:13:20.123456"
+/// ```
+public struct SQLTimestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var microsecondsSinceEpoch: Int64
+
+    public init(microsecondsSinceEpoch: Int64) {
+        self.microsecondsSinceEpoch = microsecondsSinceEpoch
+    }
+
+    /// The instant of a `Date`, rounded to the nearest microsecond.
+    public init(_ date: Date) {
+        microsecondsSinceEpoch = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+
+    public var date: Date {
+        Date(timeIntervalSince1970: Double(microsecondsSinceEpoch) / 1_000_000)
+    }
+
+    public static func < (a: SQLTimestamp, b: SQLTimestamp) -> Bool {
+        a.microsecondsSinceEpoch < b.microsecondsSinceEpoch
+    }
+
+    public func adding(seconds: Double) -> SQLTimestamp {
+        SQLTimestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + Int64((seconds * 1_000_000).rounded()))
+    }
+
+    public func adding(microseconds: Int64) -> SQLTimestamp {
+        SQLTimestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + microseconds)
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: what both servers accept for their timestamp types.
+    public var description: String {
+        let (days, micros) = microsecondsSinceEpoch.floorDivided(by: 86_400_000_000)
+        let (y, m, d) = Self.civil(fromDays: days)
+        let secondsOfDay = micros / 1_000_000
+        let fraction = micros % 1_000_000
+        return String(format: "%04lld-%02lld-%02lld %02lld:%02lld:%02lld.%06lld",
+                      y, m, d, secondsOfDay / 3600, (secondsOfDay / 60) % 60, secondsOfDay % 60, fraction)
+    }
+
+    /// ISO 8601 with a `Z`, for JSON output.
+    public var iso8601: String {
+        description.replacingOccurrences(of: " ", with: "T") + "Z"
+    }
+
+    /// Parses the text forms both servers return: `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM]]`
+    /// (also with a `T` separator or a `Z`). Without an offset the text is taken as UTC.
+    public init?(parsing text: String) {
+        let u = Array(text.utf8)
+        func number(_ from: Int, _ count: Int) -> Int64? {
+            guard from + count <= u.count else { return nil }
+            var v: Int64 = 0
+            for i in from..<(from + count) {
+                let c = u[i]
+                guard c >= 48 && c <= 57 else { return nil }
+                v = v * 10 + Int64(c - 48)
+            }
+            return v
+        }
+        guard u.count >= 10, let y = number(0, 4), u[4] == 45, let mo = number(5, 2), u[7] == 45,
+              let d = number(8, 2) else { return nil }
+        var h: Int64 = 0, mi: Int64 = 0, s: Int64 = 0, frac: Int64 = 0
+        var i = 10
+        if i < u.count && (u[i] == 32 || u[i] == 84) {
+            guard let hh = number(i + 1, 2), u.count > i + 3, u[i + 3] == 58, let mm = number(i + 4, 2),
+                  u.count > i + 6, u[i + 6] == 58, let ss = number(i + 7, 2) else { return nil }
+            h = hh; mi = mm; s = ss
+            i += 9
+            if i < u.count && u[i] == 46 {
+                i += 1
+                var digits = 0
+                while i < u.count, u[i] >= 48, u[i] <= 57 {
+                    if digits < 6 { frac = frac * 10 + Int64(u[i] - 48) }
+                    digits += 1
+                    i += 1
+                }
+                while digits < 6 { frac *= 10; digits += 1 }
+            }
+        }
+        var offsetSeconds: Int64 = 0
+        if i < u.count {
+            if u[i] == 90 { // Z
+                i += 1
+            } else if u[i] == 43 || u[i] == 45 {
+                let sign: Int64 = u[i] == 45 ? -1 : 1
+                guard let oh = number(i + 1, 2) else { return nil }
+                var om: Int64 = 0
+                i += 3
+                if i < u.count && u[i] == 58 { i += 1 }
+                if let m = number(i, 2) { om = m; i += 2 }
+                offsetSeconds = sign * (oh * 3600 + om * 60)
+            }
+        }
+        guard i == u.count, (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
+        let days = Self.days(fromCivil: y, mo, d)
+        let seconds = days * 86_400 + h * 3600 + mi * 60 + s - offsetSeconds
+        microsecondsSinceEpoch = seconds * 1_000_000 + frac
+    }
+
+    // Howard Hinnant's days-from-civil algorithm, exact for the proleptic Gregorian calendar.
+    static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}
+
+extension Int64 {
+    /// Division rounding toward negative infinity, with a non-negative remainder.
+    func floorDivided(by divisor: Int64) -> (Int64, Int64) {
+        var q = self / divisor
+        var r = self % divisor
+        if r < 0 { q -= 1; r += divisor }
+        return (q, r)
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import StrataMigrations
+import StrataSQL
+
+/// The documented exit codes, one per outcome a pipeline may act on.
+enum StrataExit {
+    static let failure: Int32 = 1
+    static let pending: Int32 = 3
+    static let lockTimeout: Int32 = 4
+    static let drift: Int32 = 5
+    static let schemaMismatch: Int32 = 6
+    static let insufficientCredits: Int32 = 7
+    static let usage: Int32 = 64
+
+    /// The exit code for an error that ended a command.
+    static func code(for error: Error) -> Int32 {
+        switch error {
+        case let e as MigrationError:
+            switch e {
+            case .lockTimeout: lockTimeout
+            case .drift: drift
+            case .schemaMismatch: schemaMismatch
+            case .statementFailed, .refused: failure
+            }
+        case let e as DatabaseError where e.category == .invalidURL || e.category == .invalidIdentifier:
+            usage
+        case is MigrationLoadError:
+            failure
+        case let e as CLIError:
+            e.exitCode
+        default:
+            failure
+        }
+    }
+}
+
+/// A problem the CLI itself reports, with its exit code.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    var exitCode: Int32 = StrataExit.failure
+
+    static func usage(_ message: String) -> CLIError {
+        CLIError(description: message, exitCode: StrataExit.usage)
+    }
+}

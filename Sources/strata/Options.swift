@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StrataDrivers
+import StrataSQL
+
+/// Where the database is and how loudly to log.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: ArgumentHelp(
+        "The database URL (default: $DATABASE_URL). Prefer the variable: a flag lands in shell history.",
+        valueName: "url"))
+    var databaseURL: String?
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
+    var logLevel: String = "warning"
+
+    /// The URL from the flag or the environment.
+    func url() throws -> DatabaseURL {
+        guard let raw = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !raw.isEmpty else {
+            throw CLIError.usage("no database: pass --database-url or set DATABASE_URL")
+        }
+        return try DatabaseURL(raw)
+    }
+
+    func logger() -> Logger {
+        CLILogging.logger(level: Logger.Level(rawValue: logLevel) ?? .warning)
+    }
+
+    func database(maxConnections: Int = 2) throws -> Database {
+        Database(url: try url(), maxConnections: maxConnections, logger: logger())
+    }
+}
+
+/// `--json` for pipelines: one JSON document on stdout per command.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print one JSON document instead of text.")
+    var json = false
+}
+
+/// The CLI's one logger: to stderr, so stdout stays for results.
+enum CLILogging {
+    nonisolated(unsafe) private static var bootstrapped = false
+
+    static func logger(level: Logger.Level) -> Logger {
+        if !bootstrapped {
+            bootstrapped = true
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = .trace
+                return handler
+            }
+        }
+        var logger = Logger(label: "strata")
+        logger.logLevel = level
+        return logger
+    }
+}
+
+/// Runs a command body, turning any error into one line on stderr and its exit code.
+func guarded(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        let text = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandle.standardError.write(Data("strata: error: \(text)\n".utf8))
+        throw ExitCode(StrataExit.code(for: error))
+    }
+}
+
+/// Prints a JSON document with sorted keys on one line.
+func printJSON(_ object: Any) {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// Milliseconds with one decimal, for progress lines.
+func formatMilliseconds(_ d: Duration) -> String {
+    let (s, atto) = d.components
+    let ms = Double(s) * 1000 + Double(atto) / 1e15
+    return String(format: "%.1f ms", ms)
+}
+
+func milliseconds(_ d: Duration) -> Double {
+    let (s, atto) = d.components
+    return ((Double(s) * 1000 + Double(atto) / 1e15) * 10).rounded() / 10
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// `strata`: migrations, seeds and the billing services of one database.
+@main
+struct Strata: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strata",
+        abstract: "Owns a billing database's schema and runs its services on PostgreSQL or MySQL/MariaDB.",
+        discussion: """
+            The database comes from --database-url or DATABASE_URL:
+              postgres://user:password@host:port/db   mysql://user:password@host:port/db
+
+            Exit codes: 0 success, 1 failure, 3 pending migrations (status --exit-code),
+            4 lock timeout, 5 drift (applied migration changed or missing), 6 schema mismatch
+            (verify, parity), 7 insufficient credits, 64 usage error.
+            """,
+        version: "0.1.0",
+        subcommands: [Migrate.self, DB.self]
+    )
+}

@@ -1,0 +1,214 @@
+import Foundation
+import StrataSQL
+import Testing
+
+/// The driver contract, checked on both backends against real servers.
+@Suite("Driver conformance")
+struct DriverConformanceTests {
+    /// Creates a one-column table of `type`, stores `value`, and reads it back.
+    private func roundTrip(_ backend: Backend, type: String, _ value: SQLValue) async throws -> SQLValue {
+        let db = try backend.database(maxConnections: 1)
+        let table = uniqueName("rt")
+        defer { Task { await db.close() } }
+        return try await db.withConnection { conn in
+            try conn.executeUnprepared("CREATE TABLE \(table) (id INT PRIMARY KEY, v \(type))")
+            defer { _ = try? conn.executeUnprepared("DROP TABLE \(table)") }
+            try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (1, \(value))")
+            return try conn.queryFirst("SELECT v FROM \(identifier: table) WHERE id = 1")!["v"]!
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func integersRoundTrip(_ backend: Backend) async throws {
+        for i: Int64 in [0, 1, -1, 42, Int64.max, Int64.min] {
+            let v = try await roundTrip(backend, type: "BIGINT", .int(i))
+            #expect(try Int64(sqlValue: v) == i)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func nullRoundTrips(_ backend: Backend) async throws {
+        for type in ["BIGINT", backend.fixture.textType, backend.fixture.bytesType, backend.fixture.timestampType] {
+            let v = try await roundTrip(backend, type: type, .null)
+            #expect(v.isNull, "NULL through \(type)")
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func booleansAndDoublesRoundTrip(_ backend: Backend) async throws {
+        for b in [true, false] {
+            #expect(try Bool(sqlValue: try await roundTrip(backend, type: "BOOLEAN", .bool(b))) == b)
+        }
+        for d in [0.0, -1.5, 3.141592653589793, 1e300, -2.2250738585072014e-308, 0.1] {
+            #expect(try Double(sqlValue: try await roundTrip(backend, type: backend.fixture.doubleType, .double(d))) == d)
+        }
+        let dec = try await roundTrip(backend, type: "NUMERIC(30,6)", .decimal("12345678901234567890.123456"))
+        #expect(try String(sqlValue: dec) == "12345678901234567890.123456")
+    }
+
+    @Test(arguments: Backend.allCases)
+    func stringsRoundTrip(_ backend: Backend) async throws {
+        let big = String(repeating: "abcdefghij", count: 104_858)  // ≈ 1 MiB
+        for s in ["", "plain", "Grüße, 世界 🚀 — ‘quotes’ \"double\" \\ backslash", "line\nbreak\ttab", big] {
+            let v = try await roundTrip(backend, type: backend.fixture.textType, .string(s))
+            #expect(try String(sqlValue: v) == s)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func bytesRoundTrip(_ backend: Backend) async throws {
+        var big = [UInt8](repeating: 0, count: 1 << 20)
+        for i in big.indices { big[i] = UInt8(truncatingIfNeeded: i &* 31 &+ 7) }
+        for b in [[], [0, 1, 2, 255, 0, 39, 92], big] as [[UInt8]] {
+            let v = try await roundTrip(backend, type: backend.fixture.bytesType, .bytes(b))
+            #expect(try [UInt8](sqlValue: v) == b)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func timestampsKeepMicrosecondsInUTC(_ backend: Backend) async throws {
+        let values: [Int64] = [0, 1_700_000_000_123_456, 1_700_000_000_000_001, 946_684_799_999_999, 4_102_444_799_999_999]
+        for micros in values {
+            let t = SQLTimestamp(microsecondsSinceEpoch: micros)
+            let v = try await roundTrip(backend, type: backend.fixture.timestampType, .timestamp(t))
+            #expect(try SQLTimestamp(sqlValue: v) == t, "\(t)")
+        }
+        // The server's own view of the stored instant is UTC too.
+        let db = try backend.database(maxConnections: 1)
+        let text: String = try await db.withConnection { conn in
+            try conn.queryFirst("SELECT CAST(\(SQLTimestamp(microsecondsSinceEpoch: 1_700_000_000_123_456)) AS CHAR(40)) AS t")!.decode("t")
+        }
+        #expect(text.hasPrefix("2023-11-14 22:13:20.123456"))
+        await db.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func jsonRoundTrips(_ backend: Backend) async throws {
+        let doc = #"{"agent": "code_reviewer", "credits": 120, "tags": ["a", "ü"], "nested": {"ok": true, "none": null}}"#
+        let v = try await roundTrip(backend, type: backend.fixture.jsonType, .json(doc))
+        let back = try SQLJSON(sqlValue: v).text
+        let a = try JSONSerialization.jsonObject(with: Data(doc.utf8)) as! NSDictionary
+        let b = try JSONSerialization.jsonObject(with: Data(back.utf8)) as! NSDictionary
+        #expect(a == b)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func injectionAttemptIsStoredLiterally(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 1)
+        let table = uniqueName("inj")
+        let evil = "'; DROP TABLE \(table); --"
+        let stored: [String] = try await db.withConnection { conn in
+            try conn.executeUnprepared("CREATE TABLE \(table) (id INT PRIMARY KEY, v VARCHAR(200))")
+            defer { _ = try? conn.executeUnprepared("DROP TABLE \(table)") }
+            try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (1, \(evil))")
+            try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (2, \("x\" OR 1=1 --"))")
+            return try conn.query("SELECT v FROM \(identifier: table) WHERE v = \(evil) OR id = 2 ORDER BY id").map { try $0.decode("v") }
+        }
+        #expect(stored == [evil, "x\" OR 1=1 --"])
+        await db.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func rowsAffectedAndInsertIDs(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 1)
+        let table = uniqueName("ids")
+        let idColumn = backend == .postgres ? "BIGSERIAL PRIMARY KEY" : "BIGINT AUTO_INCREMENT PRIMARY KEY"
+        try await db.withConnection { conn in
+            try conn.executeUnprepared("CREATE TABLE \(table) (id \(idColumn), v INT NOT NULL)")
+            defer { _ = try? conn.executeUnprepared("DROP TABLE \(table)") }
+            let first = try conn.insertReturningID("INSERT INTO \(identifier: table) (v) VALUES (\(7))")
+            let second = try conn.insertReturningID("INSERT INTO \(identifier: table) (v) VALUES (\(7))")
+            #expect(second == first + 1)
+            // Matched rows count, also where the value does not change (MySQL's CLIENT_FOUND_ROWS).
+            #expect(try conn.execute("UPDATE \(identifier: table) SET v = 7").rowsAffected == 2)
+            #expect(try conn.execute("DELETE FROM \(identifier: table) WHERE id = \(first)").rowsAffected == 1)
+            #expect(try conn.execute("DELETE FROM \(identifier: table) WHERE id = \(first)").rowsAffected == 0)
+        }
+        await db.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func transactionsCommitAndRollBack(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 2)
+        let table = uniqueName("tx")
+        try await db.withConnection { try $0.executeUnprepared("CREATE TABLE \(table) (id INT PRIMARY KEY)") }
+        try await db.transaction { try $0.execute("INSERT INTO \(identifier: table) (id) VALUES (1)") }
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await db.transaction { conn in
+                try conn.execute("INSERT INTO \(identifier: table) (id) VALUES (2)")
+                throw Boom()
+            }
+        }
+        // A failing statement inside the closure rolls back the earlier ones too.
+        await #expect(throws: DatabaseError.self) {
+            try await db.transaction { conn in
+                try conn.execute("INSERT INTO \(identifier: table) (id) VALUES (3)")
+                try conn.execute("INSERT INTO \(identifier: table) (id) VALUES (1)")
+            }
+        }
+        let ids: [Int64] = try await db.withConnection { conn in
+            try conn.query("SELECT id FROM \(identifier: table) ORDER BY id").map { try $0.decode("id") }
+        }
+        #expect(ids == [1])
+        try await db.withConnection { try $0.executeUnprepared("DROP TABLE \(table)") }
+        await db.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func concurrentTasksShareABoundedPool(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 5)
+        let sessionIDs = try await withThrowingTaskGroup(of: Set<Int64>.self) { group in
+            for task in 0..<50 {
+                group.addTask {
+                    var seen = Set<Int64>()
+                    for i in 0..<100 {
+                        let expected = Int64(task * 1000 + i)
+                        let (value, session): (Int64, Int64) = try await db.withConnection { conn in
+                            let v: Int64 = try conn.queryFirst("SELECT \(expected) + 0 AS v")!.decode("v")
+                            let s: Int64 = try conn.queryFirst(SQLQuery(unsafeSQL: backend.fixture.sessionID))!.decode("id")
+                            return (v, s)
+                        }
+                        #expect(value == expected)
+                        seen.insert(session)
+                    }
+                    return seen
+                }
+            }
+            var all = Set<Int64>()
+            for try await s in group { all.formUnion(s) }
+            return all
+        }
+        #expect(sessionIDs.count <= 5, "server sessions used: \(sessionIDs.count)")
+        await db.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func cancellingTheTaskCancelsTheQuery(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 1)
+        // Connect first, so the cancel below lands while the statement runs.
+        try await db.withConnection { try $0.execute("SELECT 1 AS one") }
+        let started = ContinuousClock.now
+        let task = Task {
+            try await db.withConnection { conn in
+                try conn.executeUnprepared(backend.fixture.sleep(10))
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let result = await task.result
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(5), "cancel took \(elapsed)")
+        if case .failure(let error as DatabaseError) = result {
+            #expect(error.category == .canceled)
+        } else if backend == .mysql, case .success = result {
+            // MariaDB answers a killed SLEEP() with 1 instead of an error.
+        } else {
+            Issue.record("expected a canceled error, got \(result)")
+        }
+        // The connection is usable afterwards.
+        let one: Int64 = try await db.withConnection { try $0.queryFirst("SELECT 1 AS one")!.decode("one") }
+        #expect(one == 1)
+        await db.close()
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Logging
+import StrataDrivers
+import StrataSQL
+import Testing
+
+/// The two backends every driver-level test runs on.
+enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case postgres
+    case mysql
+
+    var testDescription: String { rawValue }
+
+    /// The URL of the backend's test database, from `scripts/db env`.
+    ///
+    /// Fails loudly, never skips: a suite that silently passes without servers proves nothing.
+    func url(database: String? = nil) throws -> DatabaseURL {
+        let variable = self == .postgres ? "STRATA_TEST_POSTGRES_URL" : "STRATA_TEST_MYSQL_URL"
+        guard let raw = ProcessInfo.processInfo.environment[variable], !raw.isEmpty else {
+            throw TestServerMissing(variable: variable)
+        }
+        let url = try DatabaseURL(raw)
+        return database.map { url.withDatabase($0) } ?? url
+    }
+
+    func database(maxConnections: Int = 5, logger: Logger = TestLog.logger) throws -> Database {
+        Database(url: try url(), maxConnections: maxConnections, logger: logger)
+    }
+
+    /// SQL that differs per backend, kept to the tests' own fixtures.
+    var fixture: BackendFixture {
+        switch self {
+        case .postgres:
+            BackendFixture(
+                textType: "TEXT", bytesType: "BYTEA", timestampType: "TIMESTAMPTZ", jsonType: "JSONB",
+                doubleType: "DOUBLE PRECISION", sleep: { "SELECT pg_sleep(\($0))" },
+                sessionID: "SELECT pg_backend_pid() AS id",
+                kill: { "SELECT pg_terminate_backend(\($0))" },
+                shortLockTimeout: "SET lock_timeout = '200ms'",
+                beginSnapshot: ["BEGIN ISOLATION LEVEL REPEATABLE READ"])
+        case .mysql:
+            BackendFixture(
+                textType: "LONGTEXT", bytesType: "LONGBLOB", timestampType: "DATETIME(6)", jsonType: "JSON",
+                doubleType: "DOUBLE", sleep: { "SELECT SLEEP(\($0))" },
+                sessionID: "SELECT CONNECTION_ID() AS id",
+                kill: { "KILL \($0)" },
+                shortLockTimeout: "SET SESSION innodb_lock_wait_timeout = 1",
+                // MariaDB 10.11.8+ reports a write to a row changed since the snapshot as 1020.
+                beginSnapshot: ["SET SESSION innodb_snapshot_isolation = ON",
+                                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                                "START TRANSACTION WITH CONSISTENT SNAPSHOT"])
+        }
+    }
+}
+
+struct BackendFixture: Sendable {
+    var textType: String
+    var bytesType: String
+    var timestampType: String
+    var jsonType: String
+    var doubleType: String
+    var sleep: @Sendable (Double) -> String
+    var sessionID: String
+    var kill: @Sendable (Int64) -> String
+    var shortLockTimeout: String
+    var beginSnapshot: [String]
+}
+
+struct TestServerMissing: Error, CustomStringConvertible {
+    var variable: String
+    var description: String {
+        "\(variable) is not set: start the test servers with `scripts/db start` and `eval \"$(scripts/db env)\"`, or run `scripts/test`"
+    }
+}
+
+/// A table name no other test uses, so tests run in parallel.
+func uniqueName(_ prefix: String) -> String {
+    "\(prefix)_\(UInt32.random(in: 0...UInt32.max))"
+}
+
+/// Logs of the tests: quiet by default, and recorded so tests can check what was logged.
+enum TestLog {
+    static let recorder = LogRecorder()
+    static let logger: Logger = {
+        LoggingSystem.bootstrap { _ in RecordingLogHandler(recorder: recorder) }
+        var logger = Logger(label: "strata.tests")
+        logger.logLevel = .trace
+        return logger
+    }()
+}
+
+final class LogRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+
+    func append(_ line: String) {
+        lock.lock(); lines.append(line); lock.unlock()
+    }
+
+    var all: [String] {
+        lock.lock(); defer { lock.unlock() }
+        return lines
+    }
+}
+
+struct RecordingLogHandler: LogHandler {
+    let recorder: LogRecorder
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        recorder.append("\(event.level) \(event.message) \(event.metadata ?? [:]) \(metadata)")
+    }
+}
+
+/// A TCP listener on loopback that accepts connections and never answers: a host that hangs.
+final class SilentListener: @unchecked Sendable {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        self.port = Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    deinit { close(fd) }
+}
+
+/// A loopback port with nothing listening on it.
+func closedPort() throws -> Int {
+    let listener = try SilentListener()
+    return listener.port   // closed again when the listener goes away
+}
