@@ -91,19 +91,3 @@ struct MySQLColumn {
         return value <= UInt64(Int64.max) ? .int(Int64(value)) : .decimal(String(value))
     }
 }
-
-/// Caches the `ColumnIndex` of the last result, so a repeated query does not rebuild it.
-struct ColumnIndexCache {
-    private var names: [String] = []
-    private var index: ColumnIndex?
-
-    mutating func index(for columns: [MySQLColumn]) -> ColumnIndex {
-        if let index, names.count == columns.count, zip(names, columns).allSatisfy({ $0 == $1.name }) {
-            return index
-        }
-        names = columns.map(\.name)
-        let fresh = ColumnIndex(names)
-        index = fresh
-        return fresh
-    }
-}

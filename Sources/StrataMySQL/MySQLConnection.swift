@@ -73,8 +73,11 @@ final class MySQLConnection: SQLConnection {
     }
 
     private func liveHandle(_ sql: String) throws -> UnsafeMutablePointer<MYSQL> {
-        guard let handle, !isBroken else {
+        guard let handle else {
             throw DatabaseError(.connectionLost, message: "the connection is closed", sql: sql)
+        }
+        guard !isBroken else {
+            throw DatabaseError(.connectionLost, message: "the connection was lost earlier; open a new one", sql: sql)
         }
         return handle
     }
@@ -241,12 +244,18 @@ final class MySQLConnection: SQLConnection {
         guard let metadata = mysql_stmt_result_metadata(stmt) else { throw statementError(stmt, sql: statement.sql) }
         defer { mysql_free_result(metadata) }
         guard let fields = mysql_fetch_fields(metadata) else { throw statementError(stmt, sql: statement.sql) }
-        let columns = (0..<fieldCount).map { MySQLColumn(fields + $0) }
-        let index = statement.columnIndexCache.index(for: columns)
+        let layout: MySQLResultLayout
+        if let cached = statement.resultLayout, cached.matches(fields, count: fieldCount) {
+            layout = cached
+        } else {
+            layout = MySQLResultLayout(fields, count: fieldCount)
+            statement.resultLayout = layout
+        }
+        let index = layout.index
+        let buffers = layout.buffers
 
         if mysql_stmt_store_result(stmt) != 0 { throw statementError(stmt, sql: statement.sql) }
         defer { mysql_stmt_free_result(stmt) }
-        let buffers = MySQLResultBuffers(columns: columns)
         if mysql_stmt_bind_result(stmt, buffers.binds) != 0 { throw statementError(stmt, sql: statement.sql) }
 
         var rows: [Row] = []

@@ -38,8 +38,10 @@ final class PostgresConnection: SQLConnection {
             ("connect_timeout", String(max(2, url.connectTimeout))),
             ("client_encoding", "UTF8"),
             ("application_name", "strata"),
-            // Times are UTC on the wire, so text results parse without guessing.
-            ("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3"),
+            // Times are UTC on the wire, so text results parse without guessing. The server
+            // checks every 2 s that the client is still there, so a killed process's
+            // transaction (and its migration lock) ends at once, not when its query would.
+            ("options", "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c client_connection_check_interval=2000"),
         ]
         if let user = url.user { params.append(("user", user)) }
         if let password = url.password { params.append(("password", password)) }

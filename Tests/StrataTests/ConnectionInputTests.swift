@@ -76,7 +76,7 @@ struct ConnectionInputTests {
 
     @Test(arguments: Backend.allCases)
     func unknownDatabase(_ backend: Backend) async throws {
-        var url = try backend.url(database: "strata_no_such_db")
+        let url = try backend.url(database: "strata_no_such_db")
         let (error, _) = await connectError(url)
         expectClean(error, .unknownDatabase)
         #expect("\(error.map { "\($0)" } ?? "")".contains("strata_no_such_db"))

@@ -191,18 +191,17 @@ struct DriverConformanceTests {
         let started = ContinuousClock.now
         let task = Task {
             try await db.withConnection { conn in
-                try conn.executeUnprepared(backend.fixture.sleep(10))
+                try conn.executeUnprepared(backend.fixture.sleep(60))
             }
         }
         try await Task.sleep(for: .milliseconds(300))
         task.cancel()
         let result = await task.result
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed < .seconds(5), "cancel took \(elapsed)")
+        // Far below the 60 s the statement would take, even on a loaded machine.
+        #expect(elapsed < .seconds(30), "cancel took \(elapsed)")
         if case .failure(let error as DatabaseError) = result {
             #expect(error.category == .canceled)
-        } else if backend == .mysql, case .success = result {
-            // MariaDB answers a killed SLEEP() with 1 instead of an error.
         } else {
             Issue.record("expected a canceled error, got \(result)")
         }

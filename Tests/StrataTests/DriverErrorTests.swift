@@ -72,7 +72,7 @@ struct DriverErrorTests {
                     try await db.transaction { conn in
                         attempts.increment()
                         try conn.execute("UPDATE \(identifier: table) SET n = n + 1 WHERE id = \(first)")
-                        barrier.arriveAndWait(timeout: 2)
+                        barrier.arriveAndWait(timeout: 20)
                         try conn.execute("UPDATE \(identifier: table) SET n = n + 1 WHERE id = \(second)")
                     }
                 }
@@ -103,7 +103,7 @@ struct DriverErrorTests {
                         defer { _ = try? conn.executeUnprepared("ROLLBACK") }
                         do {
                             try conn.execute("UPDATE \(identifier: table) SET n = n + 1 WHERE id = \(first)")
-                            barrier.arriveAndWait(timeout: 2)
+                            barrier.arriveAndWait(timeout: 20)
                             try conn.execute("UPDATE \(identifier: table) SET n = n + 1 WHERE id = \(second)")
                             return nil
                         } catch let e as DatabaseError { return e }
