@@ -25,7 +25,7 @@ public struct MigrationChecksum: Hashable, Sendable, CustomStringConvertible {
     ///
     /// - Parameter contents: The file's text, as read.
     public init(contents: String) {
-        let digest = SHA256.hash(data: Array(Self.normalise(contents).utf8))
+        let digest = SHA256.hash(data: Self.normalisedBytes(contents))
         let digits = Array("0123456789abcdef".utf8)
         hex = String(decoding: digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] }, as: UTF8.self)
     }
@@ -36,30 +36,30 @@ public struct MigrationChecksum: Hashable, Sendable, CustomStringConvertible {
     /// - Returns: The text with LF line endings, no blanks at the end of a line and no
     ///   blank lines or line ending at the end.
     public static func normalise(_ text: String) -> String {
-        let blanks: Set<Character> = [" ", "\t", "\u{0B}", "\u{0C}"]
-        var lines = unifyingLineEndings(text).split(separator: "\n", omittingEmptySubsequences: false)
-            .map { line in line.lastIndex { !blanks.contains($0) }.map { line[...$0] } ?? "" }
-        while lines.last?.isEmpty == true { lines.removeLast() }
-        return lines.joined(separator: "\n")
+        String(decoding: normalisedBytes(text), as: UTF8.self)
+    }
+
+    /// Works on UTF-8 bytes: line endings and blanks are ASCII, and never part of a
+    /// multi-byte character.
+    private static func normalisedBytes(_ text: String) -> [UInt8] {
+        let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0B || byte == 0x0C }
+        var result: [UInt8] = []
+        result.reserveCapacity(text.utf8.count)
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            defer { previous = byte }
+            guard byte == cr || byte == lf else {
+                result.append(byte)
+                continue
+            }
+            if byte == lf, previous == cr { continue }
+            while let last = result.last, isBlank(last) { result.removeLast() }
+            result.append(lf)
+        }
+        while let last = result.last, isBlank(last) || last == lf { result.removeLast() }
+        return result
     }
 
     public var description: String { hex }
-
-    /// The text with CRLF and lone CR line endings turned into LF.
-    ///
-    /// Works on scalars: as `Character`s, `"\r\n"` is one grapheme and would not
-    /// split on `"\n"`.
-    private static func unifyingLineEndings(_ text: String) -> String {
-        var scalars = String.UnicodeScalarView()
-        var previousWasCR = false
-        for scalar in text.unicodeScalars {
-            if scalar == "\r" {
-                scalars.append("\n")
-            } else if !(scalar == "\n" && previousWasCR) {
-                scalars.append(scalar)
-            }
-            previousWasCR = scalar == "\r"
-        }
-        return String(scalars)
-    }
 }

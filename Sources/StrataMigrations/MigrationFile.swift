@@ -23,7 +23,7 @@ public struct MigrationFile: Hashable, Sendable {
     public let direction: MigrationDirection
 
     /// The file name without its folder.
-    public var fileName: String { String(path.split(separator: "/").last ?? "") }
+    public var fileName: String { Self.lastComponent(of: path) }
 
     /// Parses a migration file's name.
     ///
@@ -33,8 +33,9 @@ public struct MigrationFile: Hashable, Sendable {
     ///   pattern, saying which part is wrong.
     public init(path: String) throws(MigrationLoadError) {
         self.path = path
-        let fileName = String(path.split(separator: "/").last ?? "")
-        guard let direction = MigrationDirection.allCases.first(where: { fileName.hasSuffix(".\($0).sql") }),
+        let fileName = Self.lastComponent(of: path)
+        let suffixes = MigrationDirection.allCases.map { ($0, ".\($0.rawValue).sql") }
+        guard let (direction, suffix) = suffixes.first(where: { fileName.hasSuffix($0.1) }),
               let underscore = fileName.firstIndex(of: "_")
         else {
             throw MigrationLoadError(
@@ -42,7 +43,7 @@ public struct MigrationFile: Hashable, Sendable {
         }
         self.direction = direction
         versionSpelling = String(fileName[..<underscore])
-        name = String(fileName[fileName.index(after: underscore)...].dropLast(".\(direction).sql".count))
+        name = String(fileName[fileName.index(after: underscore)...].dropLast(suffix.count))
         guard let version = MigrationVersion(versionSpelling) else {
             throw MigrationLoadError(
                 file: path, message: "bad version \"\(versionSpelling)\": expected a positive integer of 1 to 20 digits")
@@ -52,5 +53,9 @@ public struct MigrationFile: Hashable, Sendable {
         else {
             throw MigrationLoadError(file: path, message: "bad name \"\(name)\": expected [a-z0-9_]+")
         }
+    }
+
+    private static func lastComponent(of path: String) -> String {
+        path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
     }
 }

@@ -42,33 +42,34 @@ public enum MigrationLoader {
     ///   a file with no counterpart in the other dialect's folder; a file that is not
     ///   UTF-8 or does not lex (with its line); a missing directory or dialect folder.
     public static func load(directory: URL, dialect: SQLSplitDialect) throws(MigrationLoadError) -> MigrationSet {
-        guard isDirectory(directory) else {
-            throw MigrationLoadError(file: directory.path, message: "no such migrations directory")
+        let root = directory.path
+        guard isDirectory(root) else {
+            throw MigrationLoadError(file: root, message: "no such migrations directory")
         }
-        let folders = SQLSplitDialect.allCases.filter { isDirectory(directory.appendingPathComponent($0.rawValue)) }
+        let folders = SQLSplitDialect.allCases.filter { isDirectory("\(root)/\($0.rawValue)") }
         guard !folders.isEmpty else {
-            return try loadSet(catalogue(directory, folder: nil), in: directory, dialect: dialect)
+            return try loadSet(catalogue(root, folder: nil), in: root, dialect: dialect)
         }
-        if let stray = try sqlFileNames(in: directory, folder: nil).first {
+        if let stray = try sqlFileNames(in: root, folder: nil).first {
             throw MigrationLoadError(file: stray, message: "migration file outside the postgres/ and mysql/ folders")
         }
         guard folders.contains(dialect) else {
             throw MigrationLoadError(
                 file: "\(dialect.rawValue)/", message: "no such folder, though \(folders[0].rawValue)/ exists")
         }
-        let files = try catalogue(directory, folder: dialect.rawValue)
-        let set = try loadSet(files, in: directory, dialect: dialect)
+        let files = try catalogue(root, folder: dialect.rawValue)
+        let set = try loadSet(files, in: root, dialect: dialect)
         for other in folders where other != dialect {
-            try checkParity(files, try catalogue(directory, folder: other.rawValue),
+            try checkParity(files, try catalogue(root, folder: other.rawValue),
                             folders: (dialect.rawValue, other.rawValue))
         }
         return set
     }
 
     /// Parses the names of a folder's migration files and pairs ups with downs by version.
-    private static func catalogue(_ directory: URL, folder: String?) throws(MigrationLoadError) -> Catalogue {
+    private static func catalogue(_ root: String, folder: String?) throws(MigrationLoadError) -> Catalogue {
         var catalogue: Catalogue = [:]
-        for path in try sqlFileNames(in: directory, folder: folder) {
+        for path in try sqlFileNames(in: root, folder: folder) {
             let file = try MigrationFile(path: path)
             if let other = representative(catalogue[file.version]),
                other.name != file.name || other.versionSpelling != file.versionSpelling {
@@ -81,7 +82,7 @@ public enum MigrationLoader {
     }
 
     private static func loadSet(
-        _ catalogue: Catalogue, in directory: URL, dialect: SQLSplitDialect
+        _ catalogue: Catalogue, in root: String, dialect: SQLSplitDialect
     ) throws(MigrationLoadError) -> MigrationSet {
         var migrations: [Migration] = []
         var warnings: [MigrationWarning] = []
@@ -90,7 +91,7 @@ public enum MigrationLoader {
                 let downFile = files[.down]!
                 throw MigrationLoadError(file: downFile.path, message: "no matching .up.sql")
             }
-            let up = try readScript(upFile, in: directory, dialect: dialect)
+            let up = try readScript(upFile, in: root, dialect: dialect)
             let irreversible = up.directives.contains(.irreversible)
             var down: MigrationScript?
             if let downFile = files[.down] {
@@ -98,7 +99,7 @@ public enum MigrationLoader {
                     throw MigrationLoadError(
                         file: downFile.path, message: "the up is marked -- strata:irreversible, so it cannot have a down")
                 }
-                let script = try readScript(downFile, in: directory, dialect: dialect)
+                let script = try readScript(downFile, in: root, dialect: dialect)
                 if script.statements.isEmpty {
                     warnings.append(MigrationWarning(
                         file: downFile.path, message: "empty down: reverting this migration changes nothing"))
@@ -140,9 +141,9 @@ public enum MigrationLoader {
     }
 
     private static func readScript(
-        _ file: MigrationFile, in directory: URL, dialect: SQLSplitDialect
+        _ file: MigrationFile, in root: String, dialect: SQLSplitDialect
     ) throws(MigrationLoadError) -> MigrationScript {
-        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file.path).path) else {
+        guard let data = FileManager.default.contents(atPath: "\(root)/\(file.path)") else {
             throw MigrationLoadError(file: file.path, message: "cannot read the file")
         }
         guard var sql = String(data: data, encoding: .utf8) else {
@@ -152,24 +153,21 @@ public enum MigrationLoader {
         return try MigrationScript(file: file, sql: sql, dialect: dialect)
     }
 
-    /// The paths, relative to `directory` and sorted, of a folder's `.sql` files.
-    private static func sqlFileNames(in directory: URL, folder: String?) throws(MigrationLoadError) -> [String] {
-        let url = folder.map { directory.appendingPathComponent($0) } ?? directory
+    /// The paths, relative to the migrations directory and sorted, of a folder's
+    /// `.sql` files (hidden files aside).
+    private static func sqlFileNames(in root: String, folder: String?) throws(MigrationLoadError) -> [String] {
+        let prefix = folder.map { "\($0)/" } ?? ""
         let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: url.path)
+            names = try FileManager.default.contentsOfDirectory(atPath: "\(root)/\(prefix)")
         } catch {
-            throw MigrationLoadError(file: folder ?? directory.path, message: "cannot list the folder")
+            throw MigrationLoadError(file: folder ?? root, message: "cannot list the folder")
         }
-        let prefix = folder.map { "\($0)/" } ?? ""
-        return names
-            .filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".sql") && !isDirectory(url.appendingPathComponent($0)) }
-            .sorted()
-            .map { prefix + $0 }
+        return names.filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".sql") }.sorted().map { prefix + $0 }
     }
 
-    private static func isDirectory(_ url: URL) -> Bool {
+    private static func isDirectory(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 }

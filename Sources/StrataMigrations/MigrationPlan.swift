@@ -30,7 +30,8 @@ public struct MigrationStep: Sendable {
     public let resumeAt: Int
 
     public var statements: [SQLStatement] { script.statements }
-    public var label: String { "\(migration.version.description)_\(migration.name)" }
+    /// `0003_plans`: the version as the file spells it, and the name.
+    public var label: String { "\(migration.up.file.versionSpelling)_\(migration.name)" }
 }
 
 /// Turns a request, the files and the history into the ordered steps to run.

@@ -10,6 +10,7 @@ struct SQLBlockDepth {
     private var parentheses = 0
     private var blocks = 0
     private var leadingWords: [String] = []
+    private var isRoutineDefinition = false
 
     /// Whether a `;` here is inside the statement rather than its end.
     var isOpen: Bool { parentheses > 0 || blocks > 0 }
@@ -28,7 +29,10 @@ struct SQLBlockDepth {
         case .word where !(0x30...0x39).contains(bytes[token.range.lowerBound]):
             guard leadingWords.count < 4 || isRoutineDefinition else { return }
             let word = String(decoding: bytes[token.range], as: UTF8.self).lowercased()
-            if leadingWords.count < 4 { leadingWords.append(word) }
+            if leadingWords.count < 4 {
+                leadingWords.append(word)
+                isRoutineDefinition = Self.startsRoutineDefinition(leadingWords)
+            }
             guard isRoutineDefinition, parentheses == 0 else { return }
             switch word {
             case "begin": blocks += 1
@@ -41,10 +45,12 @@ struct SQLBlockDepth {
         }
     }
 
-    private var isRoutineDefinition: Bool {
-        func word(_ index: Int) -> String? { index < leadingWords.count ? leadingWords[index] : nil }
-        let routines: Set<String?> = ["function", "procedure"]
-        return word(0) == "create"
-            && (routines.contains(word(1)) || (word(1) == "or" && word(2) == "replace" && routines.contains(word(3))))
+    /// Whether the words begin `CREATE [OR REPLACE] FUNCTION | PROCEDURE`.
+    private static func startsRoutineDefinition(_ words: [String]) -> Bool {
+        let routine = ["function", "procedure"]
+        return words.first == "create" && (
+            (words.count > 1 && routine.contains(words[1]))
+                || (words.count > 3 && words[1] == "or" && words[2] == "replace" && routine.contains(words[3]))
+        )
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StrataDrivers
+import StrataMigrations
 import StrataSQL
 import Testing
 
@@ -152,3 +153,42 @@ func closedPort() throws -> Int {
     let listener = try SilentListener()
     return listener.port   // closed again when the listener goes away
 }
+
+/// Runs `body` with a database of its own, created for it and dropped afterwards, so
+/// tests running in parallel never see each other's tables.
+///
+/// - Parameter migrated: apply the project's migrations (`migrations/`) first.
+func withFreshDatabase<T: Sendable>(
+    _ backend: Backend, migrated: Bool = false, maxConnections: Int = 5,
+    _ body: @escaping @Sendable (Database, DatabaseURL) async throws -> T
+) async throws -> T {
+    let name = uniqueName("strata_t")
+    let admin = try backend.database(maxConnections: 1)
+    try await admin.withConnection { try $0.executeUnprepared("CREATE DATABASE \(name)") }
+    let url = try backend.url(database: name)
+    let db = Database(url: url, maxConnections: maxConnections, logger: TestLog.logger)
+    let result: Result<T, any Error>
+    do {
+        if migrated {
+            let set = try MigrationLoader.load(directory: projectRoot.appendingPathComponent("migrations"),
+                                               dialect: backend == .postgres ? .postgres : .mysql)
+            try await Migrator(database: db, migrations: set, logger: TestLog.logger).run(.up())
+        }
+        result = .success(try await body(db, url))
+    } catch {
+        result = .failure(error)
+    }
+    await db.close()
+    try await admin.withConnection {
+        try $0.executeUnprepared(backend == .postgres ? "DROP DATABASE \(name) WITH (FORCE)" : "DROP DATABASE \(name)")
+    }
+    await admin.close()
+    return try result.get()
+}
+
+/// The package's root folder (where `migrations/` and `seeds/` are).
+let projectRoot: URL = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url
+}()
