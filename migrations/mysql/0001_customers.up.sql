@@ -8,7 +8,7 @@ CREATE TABLE customers (
     provider_customer_id VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
     created_at           DATETIME(6)  NOT NULL,
     updated_at           DATETIME(6)  NOT NULL,
-    CONSTRAINT pk_customers PRIMARY KEY (id),
+    PRIMARY KEY (id),
     CONSTRAINT uq_customers_external_id UNIQUE (external_id),
     -- NULL until the customer exists at the provider, NULLs never collide.
     CONSTRAINT uq_customers_provider_customer_id UNIQUE (provider_customer_id)

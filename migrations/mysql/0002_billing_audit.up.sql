@@ -11,7 +11,7 @@ CREATE TABLE billing_audit (
     subject_id   VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
     request_id   VARCHAR(191) NULL,
     details      JSON         NOT NULL,
-    CONSTRAINT pk_billing_audit PRIMARY KEY (id),
+    PRIMARY KEY (id),
     -- "audit by subject and time range"
     INDEX ix_billing_audit_subject_occurred (subject_type, subject_id, occurred_at),
     -- "audit --since" without a subject

@@ -18,7 +18,7 @@ CREATE TABLE plans (
     active           BOOLEAN      NOT NULL DEFAULT TRUE,
     created_at       DATETIME(6)  NOT NULL,
     updated_at       DATETIME(6)  NOT NULL,
-    CONSTRAINT pk_plans PRIMARY KEY (id),
+    PRIMARY KEY (id),
     CONSTRAINT uq_plans_code UNIQUE (code),
     CONSTRAINT ck_plans_price_nonneg CHECK (price_minor >= 0),
     CONSTRAINT ck_plans_currency_len CHECK (CHAR_LENGTH(currency) = 3),
@@ -36,7 +36,7 @@ CREATE TABLE subscriptions (
     current_period_end   DATETIME(6) NOT NULL,
     created_at           DATETIME(6) NOT NULL,
     updated_at           DATETIME(6) NOT NULL,
-    CONSTRAINT pk_subscriptions PRIMARY KEY (id),
+    PRIMARY KEY (id),
     INDEX ix_subscriptions_customer_id (customer_id),
     INDEX ix_subscriptions_plan_id (plan_id),
     CONSTRAINT ck_subscriptions_state CHECK (state IN ('active', 'past_due', 'restricted', 'canceled')),
@@ -56,7 +56,7 @@ CREATE TABLE usage_counters (
     used            BIGINT      NOT NULL DEFAULT 0,
     created_at      DATETIME(6) NOT NULL,
     updated_at      DATETIME(6) NOT NULL,
-    CONSTRAINT pk_usage_counters PRIMARY KEY (id),
+    PRIMARY KEY (id),
     -- one counter per subscription and period (also serves the foreign key)
     CONSTRAINT uq_usage_counters_subscription_period UNIQUE (subscription_id, period_start),
     CONSTRAINT ck_usage_counters_used_nonneg CHECK (used >= 0),
@@ -71,7 +71,7 @@ CREATE TABLE usage_alerts (
     period_start    DATETIME(6) NOT NULL,
     threshold       INT         NOT NULL,
     fired_at        DATETIME(6) NOT NULL,
-    CONSTRAINT pk_usage_alerts PRIMARY KEY (id),
+    PRIMARY KEY (id),
     -- an alert fires exactly once per subscription, period and threshold: the
     -- losing concurrent INSERT hits this key (also serves the foreign key)
     CONSTRAINT uq_usage_alerts_subscription_period_threshold UNIQUE (subscription_id, period_start, threshold),

@@ -13,7 +13,7 @@ CREATE TABLE grace_periods (
     expired_at           DATETIME(6)  NULL,
     state                VARCHAR(16)  NOT NULL,
     open_subscription_id BIGINT       NULL,
-    CONSTRAINT pk_grace_periods PRIMARY KEY (id),
+    PRIMARY KEY (id),
     CONSTRAINT uq_grace_periods_open_subscription UNIQUE (open_subscription_id),
     INDEX ix_grace_periods_customer_id (customer_id),
     INDEX ix_grace_periods_subscription_id (subscription_id),

@@ -16,7 +16,7 @@ CREATE TABLE webhook_events (
     received_at      DATETIME(6)  NOT NULL,
     processed_at     DATETIME(6)  NULL,
     updated_at       DATETIME(6)  NOT NULL,
-    CONSTRAINT pk_webhook_events PRIMARY KEY (id),
+    PRIMARY KEY (id),
     -- a duplicate delivery hits this key and is acknowledged and ignored
     CONSTRAINT uq_webhook_events_provider_event UNIQUE (provider, event_id),
     -- workers claim due events: WHERE state = 'pending' AND next_attempt_at <= now
@@ -40,7 +40,7 @@ CREATE TABLE webhook_attempts (
     outcome        VARCHAR(16)  NOT NULL,
     error          TEXT         NULL,
     worker         VARCHAR(191) NOT NULL,
-    CONSTRAINT pk_webhook_attempts PRIMARY KEY (id),
+    PRIMARY KEY (id),
     -- one row per try (also serves the foreign key)
     CONSTRAINT uq_webhook_attempts_event_attempt UNIQUE (event_id, attempt_number),
     CONSTRAINT ck_webhook_attempts_attempt_number_pos CHECK (attempt_number >= 1),

@@ -14,7 +14,7 @@ CREATE TABLE credit_wallets (
     last_sequence BIGINT      NOT NULL DEFAULT 0,
     created_at    DATETIME(6) NOT NULL,
     updated_at    DATETIME(6) NOT NULL,
-    CONSTRAINT pk_credit_wallets PRIMARY KEY (id),
+    PRIMARY KEY (id),
     -- one wallet per customer (also serves the foreign key)
     CONSTRAINT uq_credit_wallets_customer UNIQUE (customer_id),
     CONSTRAINT ck_wallet_balance_nonneg CHECK (balance >= 0),
@@ -40,7 +40,7 @@ CREATE TABLE credit_transactions (
     actor                   VARCHAR(191) NOT NULL,
     reason                  VARCHAR(500) NULL,
     created_at              DATETIME(6)  NOT NULL,
-    CONSTRAINT pk_credit_transactions PRIMARY KEY (id),
+    PRIMARY KEY (id),
     -- the ledger by wallet and sequence, a gap-free, duplicate-free sequence
     -- (also serves the wallet foreign key)
     CONSTRAINT uq_credit_transactions_wallet_sequence UNIQUE (wallet_id, sequence),

@@ -10,7 +10,7 @@ CREATE TABLE agent_costs (
     active          BOOLEAN      NOT NULL DEFAULT TRUE,
     created_at      DATETIME(6)  NOT NULL,
     updated_at      DATETIME(6)  NOT NULL,
-    CONSTRAINT pk_agent_costs PRIMARY KEY (id),
+    PRIMARY KEY (id),
     CONSTRAINT uq_agent_costs_agent_key UNIQUE (agent_key),
     CONSTRAINT ck_agent_costs_credits_per_run_pos CHECK (credits_per_run > 0)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
@@ -26,7 +26,7 @@ CREATE TABLE credit_packages (
     active            BOOLEAN      NOT NULL DEFAULT TRUE,
     created_at        DATETIME(6)  NOT NULL,
     updated_at        DATETIME(6)  NOT NULL,
-    CONSTRAINT pk_credit_packages PRIMARY KEY (id),
+    PRIMARY KEY (id),
     CONSTRAINT uq_credit_packages_package_id UNIQUE (package_id),
     -- a checkout names the provider price: it must map to one package
     CONSTRAINT uq_credit_packages_provider_price_id UNIQUE (provider_price_id),

@@ -11,7 +11,7 @@ CREATE TABLE idempotency_keys (
     locked_at           DATETIME(6)  NULL,
     expires_at          DATETIME(6)  NOT NULL,
     created_at          DATETIME(6)  NOT NULL,
-    CONSTRAINT pk_idempotency_keys PRIMARY KEY (id),
+    PRIMARY KEY (id),
     CONSTRAINT uq_idempotency_keys_scope_key UNIQUE (scope, idempotency_key),
     -- purging expired keys
     INDEX ix_idempotency_keys_expires_at (expires_at),

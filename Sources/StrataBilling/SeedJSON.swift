@@ -1,0 +1,111 @@
+/// A JSON value from a seed file or a JSON column, compared by meaning.
+///
+/// PostgreSQL's `jsonb` and MySQL's `JSON` store a document in their own form (key
+/// order, spacing, `1.0` against `1`), so a value read back is compared with `==`, which
+/// ignores key order and compares numbers by value, never with its text.
+///
+/// ```swift
+/// let a = try JSONReader.value(in: #"{"seats": 3, "sso": true}"#)
+/// let b = try JSONReader.value(in: #"{"sso":true,"seats":3.0}"#)
+/// a == b            // true
+/// a.canonicalText   // {"seats":3,"sso":true}
+/// ```
+public indirect enum SeedJSON: Sendable, Equatable, CustomStringConvertible {
+    case null
+    case bool(Bool)
+    /// A number written without a fraction or exponent that fits 64 bits.
+    case integer(Int64)
+    case number(Double)
+    case string(String)
+    case array([SeedJSON])
+    case object([String: SeedJSON])
+
+    public static func == (a: SeedJSON, b: SeedJSON) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case let (.bool(x), .bool(y)): x == y
+        case let (.integer(x), .integer(y)): x == y
+        case let (.number(x), .number(y)): x == y
+        case let (.integer(x), .number(y)), let (.number(y), .integer(x)): Double(x) == y && Int64(exactly: y) == x
+        case let (.string(x), .string(y)): x == y
+        case let (.array(x), .array(y)): x == y
+        case let (.object(x), .object(y)): x == y
+        default: false
+        }
+    }
+
+    /// Compact JSON text with keys sorted: the same value always gives the same text.
+    public var canonicalText: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    public var description: String { canonicalText }
+
+    /// What kind of value this is, for error messages.
+    public var kindName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .integer, .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+
+    /// Whether a string anywhere in the value holds U+0000, which PostgreSQL's `jsonb` refuses.
+    public var containsNUL: Bool {
+        switch self {
+        case .string(let s): s.unicodeScalars.contains("\u{0}")
+        case .array(let items): items.contains { $0.containsNUL }
+        case .object(let members): members.contains { $0.key.unicodeScalars.contains("\u{0}") || $0.value.containsNUL }
+        default: false
+        }
+    }
+
+    private func write(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .integer(let i): out += String(i)
+        case .number(let d): out += "\(d)"
+        case .string(let s): Self.writeString(s, to: &out)
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.write(to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, key) in members.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                Self.writeString(key, to: &out)
+                out += ":"
+                members[key]!.write(to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    private static func writeString(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+}
