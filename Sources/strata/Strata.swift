@@ -15,6 +15,6 @@ struct Strata: AsyncParsableCommand {
             (verify, parity), 7 insufficient credits, 64 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Migrate.self, Seed.self, DB.self]
+        subcommands: [Migrate.self, Seed.self, Wallet.self, Agents.self, Plans.self, Grace.self, Webhooks.self, Audit.self, DB.self]
     )
 }

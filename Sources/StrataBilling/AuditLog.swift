@@ -1,0 +1,65 @@
+import Foundation
+import StrataSQL
+
+/// One row of `billing_audit`.
+public struct AuditEntry: Sendable, Hashable {
+    public var id: Int64
+    public var occurredAt: SQLTimestamp
+    public var actor: String
+    public var action: String
+    public var subjectType: String
+    public var subjectID: String
+    public var requestID: String?
+    /// The details as a JSON object's text.
+    public var details: String
+}
+
+/// The append-only billing audit log.
+///
+/// Services call ``record(_:context:action:subjectType:subjectID:details:at:)`` on the
+/// connection of their own transaction, so an operation and its audit row commit or roll
+/// back together: a rolled-back operation leaves no audit row.
+///
+/// ```swift
+/// try AuditLog.record(conn, context: ctx, action: "wallet.charge", subjectType: "wallet",
+///                     subjectID: "\(walletID)", details: ["amount": -120], at: clock.now())
+/// ```
+public enum AuditLog {
+    /// Writes one audit row in the caller's transaction.
+    public static func record(_ conn: any SQLConnection, context: BillingContext, action: String,
+                              subjectType: String, subjectID: String, details: [String: any Sendable] = [:],
+                              at time: SQLTimestamp) throws {
+        let json = try SQLJSON(jsonObject: details)
+        try conn.execute("""
+            INSERT INTO billing_audit (occurred_at, actor, action, subject_type, subject_id, request_id, details)
+            VALUES (\(time), \(context.actor), \(action), \(subjectType), \(subjectID), \(context.requestID), \(json))
+            """)
+    }
+
+    /// Audit rows, newest first, filtered by subject and time range.
+    public static func query(_ database: Database, subjectType: String? = nil, subjectID: String? = nil,
+                             since: SQLTimestamp? = nil, until: SQLTimestamp? = nil, limit: Int = 100) async throws -> [AuditEntry] {
+        try await database.withConnection { conn in
+            var q: SQLQuery = "SELECT id, occurred_at, actor, action, subject_type, subject_id, request_id, details FROM billing_audit WHERE 1 = 1"
+            if let subjectType { q.append(" AND subject_type = \(subjectType)") }
+            if let subjectID { q.append(" AND subject_id = \(subjectID)") }
+            if let since { q.append(" AND occurred_at >= \(since)") }
+            if let until { q.append(" AND occurred_at < \(until)") }
+            q.append(" ORDER BY occurred_at DESC, id DESC LIMIT \(Int64(limit))")
+            return try conn.query(q).map { row in
+                AuditEntry(id: try row.decode("id"), occurredAt: try row.decode("occurred_at"), actor: try row.decode("actor"),
+                           action: try row.decode("action"), subjectType: try row.decode("subject_type"),
+                           subjectID: try row.decode("subject_id"), requestID: try row.decode("request_id"),
+                           details: try row.decode("details"))
+            }
+        }
+    }
+}
+
+extension SQLJSON {
+    /// Encodes a dictionary of JSON-compatible values (strings, numbers, bools, arrays, dictionaries, NSNull).
+    public init(jsonObject: [String: any Sendable]) throws {
+        let data = try JSONSerialization.data(withJSONObject: jsonObject, options: [.sortedKeys])
+        self.init(String(decoding: data, as: UTF8.self))
+    }
+}

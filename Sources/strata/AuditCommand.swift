@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// `strata audit`: being built.
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "(being built)")
+}

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// `strata plans`: being built.
+struct Plans: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "plans", abstract: "(being built)")
+}
