@@ -31,7 +31,7 @@ public struct MigrationStep: Sendable {
 
     public var statements: [SQLStatement] { script.statements }
     /// `0003_plans`: the version as the file spells it, and the name.
-    public var label: String { "\(migration.up.file.versionSpelling)_\(migration.name)" }
+    public var label: String { migration.label }
 }
 
 /// Turns a request, the files and the history into the ordered steps to run.
@@ -150,4 +150,9 @@ extension HistoryRecord {
             return "\(direction == .down ? "down " : "")interrupted after statement \(statementsApplied) of \(statementsTotal)"
         }
     }
+}
+
+extension Migration {
+    /// `0003_plans`: the version as the file spells it, and the name.
+    public var label: String { "\(up.file.versionSpelling)_\(name)" }
 }

@@ -19,6 +19,8 @@ public struct MigrationStatus: Sendable {
         public var state: State
         public var record: HistoryRecord?
         public var detail: String?
+        /// `0003_plans`, spelled as the file spells its version.
+        public var label: String
     }
 
     public var entries: [Entry]
@@ -36,26 +38,28 @@ public struct MigrationStatus: Sendable {
         var result: [Entry] = []
         for m in migrations.migrations {
             guard let r = byVersion.removeValue(forKey: m.version) else {
-                result.append(Entry(version: m.version, name: m.name, state: .pending, record: nil, detail: nil))
+                result.append(Entry(version: m.version, name: m.name, state: .pending, record: nil, detail: nil, label: m.label))
                 continue
             }
             switch r.state {
             case .failed, .running:
                 result.append(Entry(version: m.version, name: m.name, state: r.state == .failed ? .failed : .interrupted,
-                                    record: r, detail: r.stateSummary))
+                                    record: r, detail: r.stateSummary, label: m.label))
             case .applied, .baseline:
                 if r.state == .applied && r.checksum != m.up.checksum.hex {
                     result.append(Entry(version: m.version, name: m.name, state: .changed, record: r,
-                                        detail: "\(displayPath(m.up.file)) changed since it was applied (checksum \(r.checksum.prefix(12))… recorded, \(m.up.checksum.hex.prefix(12))… on disk)"))
+                                        detail: "\(displayPath(m.up.file)) changed since it was applied (checksum \(r.checksum.prefix(12))… recorded, \(m.up.checksum.hex.prefix(12))… on disk)",
+                                        label: m.label))
                 } else {
                     result.append(Entry(version: m.version, name: m.name, state: r.state == .baseline ? .baseline : .applied,
-                                        record: r, detail: nil))
+                                        record: r, detail: nil, label: m.label))
                 }
             }
         }
         for r in byVersion.values {
             result.append(Entry(version: r.version, name: r.name, state: .missing, record: r,
-                                detail: "applied on \(r.appliedAt) but no file has version \(r.version)"))
+                                detail: "applied on \(r.appliedAt) but no file has version \(r.version)",
+                                label: "\(r.version)_\(r.name)"))
         }
         entries = result.sorted { $0.version < $1.version }
     }

@@ -44,7 +44,7 @@ extension Migrator {
                 MigrationStep(migration: m, direction: d, script: m.script(d)!, resumeAt: 0)
             }
             for m in migrations.migrations {
-                let label = "\(m.version)_\(m.name)"
+                let label = m.label
                 let before = try inspector.snapshot(conn, excluding: excluded)
                 _ = try executor.run(step(m, .up), on: conn, existing: nil)
                 guard m.down != nil else {

@@ -19,9 +19,14 @@ public struct MigratorOptions: Sendable {
 
     public init() {}
 
+    /// `user@host`: from `$USER`, else the account of the process.
     public static var defaultAppliedBy: String {
         let env = ProcessInfo.processInfo.environment
-        return "\(env["USER"] ?? env["LOGNAME"] ?? "unknown")@\(ProcessInfo.processInfo.hostName)"
+        var user = env["USER"] ?? env["LOGNAME"]
+        if user == nil, let entry = getpwuid(getuid()), let name = entry.pointee.pw_name {
+            user = String(cString: name)
+        }
+        return "\(user ?? "unknown")@\(ProcessInfo.processInfo.hostName)"
     }
 }
 

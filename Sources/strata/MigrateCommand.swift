@@ -71,7 +71,8 @@ final class ProgressPrinter: @unchecked Sendable {
         case .finished(let step, let duration):
             let arrow = step.direction == .up ? "up  " : "down"
             let resumed = step.resumeAt > 0 ? ", resumed at \(step.resumeAt + 1)" : ""
-            print("\(arrow) \(step.label)  (\(step.statements.count) statements\(resumed))  \(formatMilliseconds(duration))")
+            let count = step.statements.count
+            print("\(arrow) \(step.label)  (\(count) statement\(count == 1 ? "" : "s")\(resumed))  \(formatMilliseconds(duration))")
         }
         fflush(nil)
     }

@@ -40,7 +40,7 @@ struct MigrateStatus: AsyncParsableCommand {
                 for e in status.entries {
                     let when = e.record.map { " \($0.appliedAt.iso8601) by \($0.appliedBy)" } ?? ""
                     let state = e.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
-                    print("\(state) \(e.version)_\(e.name)\(e.state == .pending ? "" : when)")
+                    print("\(state) \(e.label)\(e.state == .pending ? "" : when)")
                     if let detail = e.detail { print("            \(detail)") }
                 }
                 print("\(status.entries.count - status.pending.count - status.problems.count) applied, \(status.pending.count) pending, \(status.problems.count) needing attention")
