@@ -100,7 +100,26 @@ struct MigrationExecutor {
     private func runJournaled(_ step: MigrationStep, on conn: any SQLConnection, existing: HistoryRecord?,
                               started: ContinuousClock.Instant) throws {
         var record = newRecord(step, existing: existing)
-        if existing != nil { try history.update(conn, record) } else { try history.insert(conn, record) }
+        var stored = existing != nil
+        // The row is written after each statement lands (not before the first), so a
+        // migration costs one history write per statement and nothing more.
+        func save() throws {
+            if stored { try history.update(conn, record) } else { try history.insert(conn, record) }
+            stored = true
+        }
+        func finish() throws {
+            if step.direction == .up {
+                record.state = .applied
+                record.executionMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
+                try save()
+            } else if stored {
+                try history.delete(conn, version: step.migration.version)
+            }
+        }
+        if step.resumeAt >= step.statements.count {
+            try finish()
+            return
+        }
         var index = step.resumeAt
         while index < step.statements.count {
             let statement = step.statements[index]
@@ -112,7 +131,7 @@ struct MigrationExecutor {
                 record.failedStatement = index + 1
                 record.executionMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
                 do {
-                    try history.update(conn, record)
+                    try save()
                 } catch {
                     logger.error("could not record the failure in the history", metadata: ["error": "\(error)"])
                 }
@@ -127,14 +146,11 @@ struct MigrationExecutor {
             index += 1
             record.statementsApplied = index
             record.statementChecksums.append(Self.statementChecksum(statement))
-            try history.update(conn, record)
-        }
-        if step.direction == .up {
-            record.state = .applied
-            record.executionMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
-            try history.update(conn, record)
-        } else {
-            try history.delete(conn, version: step.migration.version)
+            if index == step.statements.count {
+                try finish()
+            } else {
+                try save()
+            }
         }
     }
 }

@@ -130,7 +130,9 @@ public struct Migrator: Sendable {
             for step in steps {
                 progress(.started(step))
                 let duration = try executor.run(step, on: conn, existing: byVersion[step.migration.version])
-                byVersion[step.migration.version] = try history.record(conn, version: step.migration.version)
+                // After a down the row is gone; after an up the next step of this run
+                // (redo's up) starts fresh, so only a down needs the record it replaces.
+                byVersion[step.migration.version] = nil
                 report.completed.append((step, duration))
                 progress(.finished(step, duration))
                 logger.info("migration \(step.direction.rawValue)", metadata: [
