@@ -69,9 +69,11 @@ struct ConnectionInputTests {
     func wrongPassword(_ backend: Backend) async throws {
         var url = try backend.url()
         url.password = Self.secret
+        // A long connect timeout: the answer must come from the server, not from waiting.
+        url.connectTimeout = 60
         let (error, elapsed) = await connectError(url)
         expectClean(error, .authentication)
-        #expect(elapsed < .seconds(3))
+        #expect(elapsed < .seconds(30))
     }
 
     @Test(arguments: Backend.allCases)
@@ -88,9 +90,11 @@ struct ConnectionInputTests {
         url.host = "127.0.0.1"
         url.port = try closedPort()
         url.password = Self.secret
+        url.connectTimeout = 60
         let (error, elapsed) = await connectError(url)
         expectClean(error, .connectionRefused)
-        #expect(elapsed < .seconds(2), "refused after \(elapsed)")
+        // Refused at once, not after the 60 s connect timeout (generous for a loaded machine).
+        #expect(elapsed < .seconds(30), "refused after \(elapsed)")
         #expect("\(error.map { "\($0)" } ?? "")".contains("127.0.0.1:\(url.port!)"))
     }
 
@@ -104,7 +108,7 @@ struct ConnectionInputTests {
         url.connectTimeout = 2
         let (error, elapsed) = await connectError(url)
         expectClean(error, .timeout)
-        #expect(elapsed >= .milliseconds(1500) && elapsed < .seconds(6), "timed out after \(elapsed)")
+        #expect(elapsed >= .milliseconds(1500) && elapsed < .seconds(30), "timed out after \(elapsed)")
         withExtendedLifetime(listener) {}
     }
 

@@ -132,13 +132,13 @@ struct DriverErrorTests {
         async let holder: Void = db.withConnection { conn in
             try conn.executeUnprepared("BEGIN")
             try conn.execute("UPDATE \(identifier: table) SET n = 1 WHERE id = 1")
-            holding.arriveAndWait(timeout: 5)
-            done.arriveAndWait(timeout: 10)
+            holding.arriveAndWait(timeout: 60)
+            done.arriveAndWait(timeout: 60)
             try conn.executeUnprepared("ROLLBACK")
         }
         let lockError: DatabaseError? = try await db.withConnection { conn in
-            holding.arriveAndWait(timeout: 5)
-            defer { done.arriveAndWait(timeout: 10) }
+            holding.arriveAndWait(timeout: 60)
+            defer { done.arriveAndWait(timeout: 60) }
             try conn.executeUnprepared(fixture.shortLockTimeout)
             do {
                 try conn.execute("UPDATE \(identifier: table) SET n = 2 WHERE id = 1")
@@ -153,17 +153,17 @@ struct DriverErrorTests {
         async let first: Void = db.withConnection { conn in
             for statement in fixture.beginSnapshot { try conn.executeUnprepared(statement) }
             _ = try conn.query("SELECT n FROM \(identifier: table) WHERE id = 1")
-            started.arriveAndWait(timeout: 5)
+            started.arriveAndWait(timeout: 60)
             try conn.execute("UPDATE \(identifier: table) SET n = 10 WHERE id = 1")
             try conn.executeUnprepared("COMMIT")
-            firstCommitted.arriveAndWait(timeout: 5)
+            firstCommitted.arriveAndWait(timeout: 60)
         }
         let serializationError: DatabaseError? = try await db.withConnection { conn in
             defer { _ = try? conn.executeUnprepared("ROLLBACK") }
             for statement in fixture.beginSnapshot { try conn.executeUnprepared(statement) }
             _ = try conn.query("SELECT n FROM \(identifier: table) WHERE id = 1")
-            started.arriveAndWait(timeout: 5)
-            firstCommitted.arriveAndWait(timeout: 5)
+            started.arriveAndWait(timeout: 60)
+            firstCommitted.arriveAndWait(timeout: 60)
             do {
                 try conn.execute("UPDATE \(identifier: table) SET n = 20 WHERE id = 1")
                 return nil
