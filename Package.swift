@@ -69,6 +69,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "strata-bench",
+            dependencies: [
+                "StrataSQL", "StrataDrivers", "StrataMigrations", "StrataBilling",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "StrataTests",
             dependencies: [

@@ -1,0 +1,64 @@
+import StrataSQL
+
+/// What `strata-bench driver` measures, from its command line.
+struct DriverBenchmarkConfiguration {
+    var url: DatabaseURL
+    var table: String
+    var keyColumn: String
+    var valueColumn: String
+    /// Keys are drawn from 1…rows.
+    var rows: Int
+    /// Timed queries in all, shared by the tasks.
+    var queries: Int
+    /// Concurrent tasks; the pool has as many connections.
+    var tasks: Int
+    /// Untimed queries before the clock starts.
+    var warmup: Int
+    /// The driver alone on one thread, without `Database`: tells the pool's cost apart.
+    var noPool: Bool
+
+    static let options: Set<String> = [
+        "url", "table", "key-column", "value-column", "rows", "queries", "tasks", "warmup", "no-pool",
+    ]
+
+    /// - Throws: ``BenchUsageError`` or a ``DatabaseError`` for a URL that does not parse.
+    init(_ arguments: [String]) throws {
+        let options = try BenchOptions(arguments, known: Self.options, flags: ["no-pool"])
+        guard let url = options.string("url") else { throw BenchUsageError("--url is required") }
+        self.url = try DatabaseURL(url)
+        table = options.string("table") ?? "pgbench_accounts"
+        keyColumn = options.string("key-column") ?? "aid"
+        valueColumn = options.string("value-column") ?? "abalance"
+        rows = try options.positiveInt("rows", default: 100_000)
+        queries = try options.positiveInt("queries", default: 20_000)
+        tasks = try options.positiveInt("tasks", default: 1)
+        warmup = try options.positiveInt("warmup", default: 2_000, allowZero: true)
+        noPool = options.isSet("no-pool")
+        for (flag, name) in [("table", table), ("key-column", keyColumn), ("value-column", valueColumn)] {
+            guard Self.isPlainName(name) else {
+                throw BenchUsageError("--\(flag) must be a plain SQL name ([A-Za-z_][A-Za-z0-9_]*), not '\(name)'")
+            }
+        }
+        guard queries % tasks == 0 else {
+            throw BenchUsageError("--queries (\(queries)) must be a multiple of --tasks (\(tasks))")
+        }
+        if noPool && tasks != 1 {
+            throw BenchUsageError("--no-pool measures one connection: leave out --tasks")
+        }
+    }
+
+    /// The statement's fixed text up to its one bind, as an application writes it as a
+    /// literal: `"SELECT abalance FROM pgbench_accounts WHERE aid = \(id)"`. The names
+    /// were checked once in `init`, so they need no quoting on every query.
+    var selectPrefix: String {
+        "SELECT \(valueColumn) FROM \(table) WHERE \(keyColumn) = "
+    }
+
+    /// Whether `name` can go into SQL text unquoted on both backends.
+    static func isPlainName(_ name: String) -> Bool {
+        func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z") || b == UInt8(ascii: "_") }
+        func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+        guard let first = name.utf8.first, isLetter(first) else { return false }
+        return name.utf8.allSatisfy { isLetter($0) || isDigit($0) }
+    }
+}

@@ -1,0 +1,22 @@
+// strata-bench: the benchmarks that `scripts/bench` runs and compares with their floors.
+//
+//   strata-bench driver --url URL [--table T --key-column C --value-column V
+//                                  --rows N --queries N --tasks N --warmup N --no-pool]
+//
+// The floors (pgbench, the C loop over libmariadb) run from the script, in the same
+// run and against the same server; this program only measures Strata's side.
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let exitCode: Int32
+switch arguments.first {
+case "driver":
+    exitCode = await DriverBenchmark.main(Array(arguments.dropFirst()))
+case "-h", "--help", "help":
+    print(BenchUsage.text)
+    exitCode = 0
+default:
+    FileHandle.standardError.write(Data((BenchUsage.text + "\n").utf8))
+    exitCode = 2
+}
+exit(exitCode)
