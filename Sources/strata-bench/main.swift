@@ -2,6 +2,7 @@
 //
 //   strata-bench driver --url URL [--table T --key-column C --value-column V
 //                                  --rows N --queries N --tasks N --warmup N --no-pool]
+//   strata-bench webhooks --url URL [--events N --workers N --batch N --pool N --migrations DIR]
 //
 // The floors (pgbench, the C loop over libmariadb) run from the script, in the same
 // run and against the same server; this program only measures Strata's side.
@@ -12,8 +13,10 @@ let exitCode: Int32
 switch arguments.first {
 case "driver":
     exitCode = await DriverBenchmark.main(Array(arguments.dropFirst()))
+case "webhooks":
+    exitCode = await WebhookBenchmark.main(Array(arguments.dropFirst()))
 case "-h", "--help", "help":
-    print(BenchUsage.text)
+    print(BenchUsage.text + "\n\n" + WebhookBenchmark.usage)
     exitCode = 0
 default:
     FileHandle.standardError.write(Data((BenchUsage.text + "\n").utf8))

@@ -21,7 +21,7 @@ struct Grace: AsyncParsableCommand {
         subcommands: [GraceSweep.self, GraceStatusCommand.self, GracePaymentFailed.self, GracePaymentSucceeded.self])
 }
 
-/// Who makes a billing change and under which request: shared by the grace and plans commands.
+/// Who makes a billing change and under which request: shared by the grace, plans and webhooks commands.
 struct BillingChangeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Who makes the change, for the audit log (default: cli:$USER).", valueName: "name"))
     var actor: String?
