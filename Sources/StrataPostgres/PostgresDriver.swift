@@ -5,9 +5,12 @@ import StrataSQL
 
 /// Opens PostgreSQL connections through libpq.
 ///
-/// Statements go out with `PQexecParams`, the unnamed statement, so they work through
-/// PgBouncer in transaction pooling, where named prepared statements would land on
-/// another server connection.
+/// A statement with binds is prepared once per connection (`PQprepare`, a named
+/// statement) and then run with `PQexecPrepared`: one round trip, and the server skips
+/// parsing and planning, as `pgbench -M prepared` does. Up to 256 statements a connection
+/// are kept. Behind PgBouncer in transaction pooling (before 1.21), where a named
+/// statement would land on another server connection, add `statement_cache=off` to the
+/// URL: every statement then goes out with `PQexecParams`, the unnamed statement.
 ///
 /// ```swift
 /// let db = Database(url: try DatabaseURL("postgres://app@127.0.0.1/billing"),
@@ -29,6 +32,15 @@ final class PostgresConnection: SQLConnection {
     private var handle: OpaquePointer?
     private let noticeSink: NoticeSink
     private(set) var isBroken = false
+    /// Prepared statements by SQL text and parameter types; `nil` when the URL turned the cache off.
+    private var statements: [StatementKey: String]?
+    private var statementsPrepared = 0
+    static let statementCacheLimit = 256
+
+    private struct StatementKey: Hashable {
+        var sql: String
+        var types: [UInt32]
+    }
 
     init(url: DatabaseURL, logger: Logger) throws {
         var params: [(String, String)] = [
@@ -46,7 +58,20 @@ final class PostgresConnection: SQLConnection {
         if let user = url.user { params.append(("user", user)) }
         if let password = url.password { params.append(("password", password)) }
         if let sslMode = url.sslMode { params.append(("sslmode", sslMode)) }
-        for (k, v) in url.parameters { params.append((k, v)) }
+        var cacheStatements = true
+        for (k, v) in url.parameters {
+            if k == "statement_cache" {
+                switch v.lowercased() {
+                case "on", "true", "1": cacheStatements = true
+                case "off", "false", "0": cacheStatements = false
+                default:
+                    throw DatabaseError(.invalidURL, message: "invalid statement_cache '\(v)' in database URL: expected on or off")
+                }
+                continue
+            }
+            params.append((k, v))
+        }
+        statements = cacheStatements ? [:] : nil
 
         let conn: OpaquePointer? = withCStrings(params.map(\.0)) { keys in
             withCStrings(params.map(\.1)) { values in
@@ -85,10 +110,9 @@ final class PostgresConnection: SQLConnection {
 
     func execute(_ query: SQLQuery) throws -> QueryResult {
         let (sql, binds) = try query.render(for: dialect)
-        if binds.isEmpty {
-            return try executeParams(sql, binds: [])
-        }
-        return try executeParams(sql, binds: binds)
+        // Only statements with binds are prepared: they are the ones an application
+        // repeats; DDL and one-off statements go out unnamed.
+        return try executeParams(sql, binds: binds, prepare: !binds.isEmpty)
     }
 
     func executeUnprepared(_ sql: String) throws -> QueryResult {
@@ -103,7 +127,7 @@ final class PostgresConnection: SQLConnection {
         return handle
     }
 
-    private func executeParams(_ sql: String, binds: [SQLValue]) throws -> QueryResult {
+    private func executeParams(_ sql: String, binds: [SQLValue], prepare: Bool) throws -> QueryResult {
         let conn = try liveHandle(sql)
         let encoded = binds.map(PostgresBind.init)
         var types = encoded.map(\.oid)
@@ -121,10 +145,40 @@ final class PostgresConnection: SQLConnection {
         }
         defer { buffers.forEach { $0?.deallocate() } }
         let values = buffers.map { UnsafePointer($0) }
+        let key = StatementKey(sql: sql, types: types)
+        if prepare, let name = try preparedStatement(conn, key) {
+            let result = values.withUnsafeBufferPointer { valuesPtr in
+                PQexecPrepared(conn, name, Int32(binds.count), valuesPtr.baseAddress, &lengths, &formats, 0)
+            }
+            do {
+                return try consume(result, sql: sql)
+            } catch let error as DatabaseError where error.code == "0A000" {
+                // "cached plan must not change result type": DDL changed a table under a
+                // `SELECT *`. The statement is forgotten; outside a transaction it runs
+                // again at once, unnamed. (Inside one the transaction is already aborted.)
+                statements?[key] = nil
+                guard PQtransactionStatus(conn) == PQTRANS_IDLE else { throw error }
+            }
+        }
         let result = values.withUnsafeBufferPointer { valuesPtr in
             PQexecParams(conn, sql, Int32(binds.count), &types, valuesPtr.baseAddress, &lengths, &formats, 0)
         }
         return try consume(result, sql: sql)
+    }
+
+    /// The name of `key`'s prepared statement, preparing it on first use; `nil` when the
+    /// cache is off or full. A statement the server refuses throws its error, as running
+    /// it would.
+    private func preparedStatement(_ conn: OpaquePointer, _ key: StatementKey) throws -> String? {
+        guard let cached = statements else { return nil }
+        if let name = cached[key] { return name }
+        guard cached.count < Self.statementCacheLimit else { return nil }
+        statementsPrepared += 1
+        let name = "strata_\(statementsPrepared)"
+        var types = key.types
+        _ = try consume(PQprepare(conn, name, key.sql, Int32(types.count), &types), sql: key.sql)
+        statements?[key] = name
+        return name
     }
 
     /// Reads a result into rows, or turns it into a ``DatabaseError``; frees it either way.

@@ -210,4 +210,56 @@ struct DriverConformanceTests {
         #expect(one == 1)
         await db.close()
     }
+
+    /// Statements with binds are prepared once per connection (PostgreSQL: a named
+    /// statement; MariaDB: the statement cache): repeating one with other binds, and a
+    /// `SELECT *` after its table changed shape, give the current answer.
+    @Test(arguments: Backend.allCases)
+    func preparedStatementsFollowTheSchema(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 1)
+        let table = uniqueName("ps")
+        defer { Task { await db.close() } }
+        try await db.withConnection { conn in
+            try conn.executeUnprepared("CREATE TABLE \(table) (id INT PRIMARY KEY, v INT NOT NULL)")
+            defer { _ = try? conn.executeUnprepared("DROP TABLE \(table)") }
+            for i in 1...50 {
+                try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (\(i), \(i * 10))")
+            }
+            for i in 1...50 {
+                let v = try conn.queryFirst("SELECT v FROM \(identifier: table) WHERE id = \(i)")?.decode("v", as: Int64.self)
+                #expect(v == Int64(i * 10))
+            }
+            let before = try conn.queryFirst("SELECT * FROM \(identifier: table) WHERE id = \(7)")
+            #expect(before?.values.count == 2)
+            try conn.executeUnprepared("ALTER TABLE \(table) ADD COLUMN w INT NOT NULL DEFAULT 3")
+            let after = try conn.queryFirst("SELECT * FROM \(identifier: table) WHERE id = \(7)")
+            #expect(after?.values.count == 3)
+            #expect(try after?.decode("w", as: Int64.self) == 3)
+        }
+    }
+
+    /// `statement_cache=off` (for PgBouncer in transaction pooling) sends every statement
+    /// unnamed; a value other than on/off is a clear URL error.
+    @Test func postgresStatementCacheCanBeTurnedOff() async throws {
+        var url = try Backend.postgres.url()
+        url.parameters.append(("statement_cache", "off"))
+        let db = Database(url: url, maxConnections: 1, logger: TestLog.logger)
+        defer { Task { await db.close() } }
+        let names: [String] = try await db.withConnection { conn in
+            for i in 1...3 { _ = try conn.queryFirst("SELECT \(i)::int AS n") }
+            return try conn.query("SELECT name FROM pg_prepared_statements").map { try $0.decode("name") }
+        }
+        #expect(names.isEmpty)
+
+        url.parameters = [("statement_cache", "sometimes")]
+        let bad = Database(url: url, maxConnections: 1, logger: TestLog.logger)
+        defer { Task { await bad.close() } }
+        await #expect(throws: DatabaseError.self) { try await bad.withConnection { _ in } }
+        do {
+            try await bad.withConnection { _ in }
+        } catch let error as DatabaseError {
+            #expect(error.category == .invalidURL)
+            #expect(error.message.contains("statement_cache"))
+        }
+    }
 }
