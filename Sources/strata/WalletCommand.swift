@@ -55,6 +55,17 @@ func withWalletService(_ connection: ConnectionOptions, _ body: (WalletService) 
 }
 
 /// How the wallet commands report.
+/// Runs one wallet change and prints its receipt, as a line or as JSON.
+func runWalletChange(_ command: String, _ connection: ConnectionOptions, _ output: OutputOptions,
+                     _ change: (WalletService) async throws -> WalletReceipt) async throws {
+    try await guarded {
+        try await withWalletService(connection) { wallets in
+            let receipt = try await change(wallets)
+            output.json ? printJSON(WalletCLI.json(receipt, command: command)) : print(WalletCLI.line(receipt))
+        }
+    }
+}
+
 enum WalletCLI {
     /// Wallet refusals with their documented exit codes; other errors as they are.
     static func exitError(for error: any Error) -> any Error {
@@ -145,12 +156,9 @@ struct WalletGrant: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await guarded {
-            try await withWalletService(connection) { wallets in
-                let receipt = try await wallets.grant(customer: customer, credits: credits, reason: reason,
-                                                      context: change.context, idempotencyKey: change.idempotencyKey)
-                output.json ? printJSON(WalletCLI.json(receipt, command: "wallet grant")) : print(WalletCLI.line(receipt))
-            }
+        try await runWalletChange("wallet grant", connection, output) { wallets in
+            try await wallets.grant(customer: customer, credits: credits, reason: reason,
+                context: change.context, idempotencyKey: change.idempotencyKey)
         }
     }
 }
@@ -174,13 +182,10 @@ struct WalletPurchase: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
-            try await withWalletService(connection) { wallets in
-                let receipt = try await wallets.purchase(customer: customer, packageID: packageID,
-                                                         paymentReference: paymentReference, context: change.context,
-                                                         idempotencyKey: change.idempotencyKey)
-                output.json ? printJSON(WalletCLI.json(receipt, command: "wallet purchase")) : print(WalletCLI.line(receipt))
-            }
+        try await runWalletChange("wallet purchase", connection, output) { wallets in
+            try await wallets.purchase(customer: customer, packageID: packageID,
+                paymentReference: paymentReference, context: change.context,
+                idempotencyKey: change.idempotencyKey)
         }
     }
 }
@@ -208,12 +213,9 @@ struct WalletCharge: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
-            try await withWalletService(connection) { wallets in
-                let receipt = try await wallets.charge(customer: customer, agentKey: agentKey, runID: runID,
-                                                       context: change.context, idempotencyKey: change.idempotencyKey)
-                output.json ? printJSON(WalletCLI.json(receipt, command: "wallet charge")) : print(WalletCLI.line(receipt))
-            }
+        try await runWalletChange("wallet charge", connection, output) { wallets in
+            try await wallets.charge(customer: customer, agentKey: agentKey, runID: runID,
+                context: change.context, idempotencyKey: change.idempotencyKey)
         }
     }
 }
@@ -233,12 +235,9 @@ struct WalletRefund: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
-            try await withWalletService(connection) { wallets in
-                let receipt = try await wallets.refund(transactionID: transactionID, reason: reason,
-                                                       context: change.context, idempotencyKey: change.idempotencyKey)
-                output.json ? printJSON(WalletCLI.json(receipt, command: "wallet refund")) : print(WalletCLI.line(receipt))
-            }
+        try await runWalletChange("wallet refund", connection, output) { wallets in
+            try await wallets.refund(transactionID: transactionID, reason: reason,
+                context: change.context, idempotencyKey: change.idempotencyKey)
         }
     }
 }
