@@ -186,15 +186,25 @@ struct DriverConformanceTests {
     @Test(arguments: Backend.allCases)
     func cancellingTheTaskCancelsTheQuery(_ backend: Backend) async throws {
         let db = try backend.database(maxConnections: 1)
+        let observer = try backend.database(maxConnections: 1)
         // Connect first, so the cancel below lands while the statement runs.
-        try await db.withConnection { try $0.execute("SELECT 1 AS one") }
+        let session: Int64 = try await db.withConnection { try $0.queryFirst(SQLQuery(unsafeSQL: backend.fixture.sessionID))!.decode("id") }
         let started = ContinuousClock.now
         let task = Task {
             try await db.withConnection { conn in
                 try conn.executeUnprepared(backend.fixture.sleep(60))
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // Cancel only once the server runs the statement (a loaded machine may take a while).
+        var running = false
+        while !running && ContinuousClock.now - started < .seconds(20) {
+            try await Task.sleep(for: .milliseconds(50))
+            running = try await observer.withConnection {
+                try $0.queryFirst(SQLQuery(unsafeSQL: backend.fixture.running(session)))!.decode("n", as: Int64.self) == 1
+            }
+        }
+        await observer.close()
+        #expect(running, "the statement never showed as running")
         task.cancel()
         let result = await task.result
         let elapsed = ContinuousClock.now - started

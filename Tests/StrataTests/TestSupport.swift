@@ -37,6 +37,7 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
                 doubleType: "DOUBLE PRECISION", sleep: { "SELECT pg_sleep(\($0))" },
                 sessionID: "SELECT pg_backend_pid() AS id",
                 kill: { "SELECT pg_terminate_backend(\($0))" },
+                running: { "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE pid = \($0) AND state = 'active'" },
                 shortLockTimeout: "SET lock_timeout = '200ms'",
                 beginSnapshot: ["BEGIN ISOLATION LEVEL REPEATABLE READ"])
         case .mysql:
@@ -45,6 +46,7 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
                 doubleType: "DOUBLE", sleep: { "SELECT SLEEP(\($0))" },
                 sessionID: "SELECT CONNECTION_ID() AS id",
                 kill: { "KILL \($0)" },
+                running: { "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = \($0) AND COMMAND = 'Query'" },
                 shortLockTimeout: "SET SESSION innodb_lock_wait_timeout = 1",
                 // MariaDB 10.11.8+ reports a write to a row changed since the snapshot as 1020.
                 beginSnapshot: ["SET SESSION innodb_snapshot_isolation = ON",
@@ -63,6 +65,8 @@ struct BackendFixture: Sendable {
     var sleep: @Sendable (Double) -> String
     var sessionID: String
     var kill: @Sendable (Int64) -> String
+    /// A count: 1 while the session runs a statement.
+    var running: @Sendable (Int64) -> String
     var shortLockTimeout: String
     var beginSnapshot: [String]
 }
