@@ -1,0 +1,228 @@
+import Foundation
+import Logging
+import StrataBilling
+import StrataDrivers
+import StrataMigrations
+import StrataSQL
+
+/// `strata-bench charges`: agent-run charges per second through `WalletService.charge`,
+/// from concurrent tasks over a pool, each charging a random wallet of a seeded set.
+///
+/// Every charge is the service's whole transaction: the wallet locked with the agent's
+/// cost and the run's earlier charge read in the same statement, the conditional balance
+/// update, the ledger insert, the audit insert, commit. Run ids are unique
+/// (`PREFIX-TASK-I`), so no charge is a replay; one that is fails the benchmark.
+///
+/// The database holds one agent (`bench_agent`, 1 credit a run) and `--wallets`
+/// customers (`100001` …) whose wallets were granted 10¹² credits, so no charge
+/// runs out. By default it is a scratch database created in the URL's server, migrated
+/// from `--migrations`, seeded, measured and dropped. `scripts/bench services` instead
+/// prepares one named database with `--prepare-only`, then measures Strata and its floor
+/// in turn in that same database, so both see the same tables growing alike.
+///
+///     strata-bench charges --url URL [--charges 8000 --tasks 8 --wallets 100 --warmup 800]
+///     strata-bench charges --url URL --database strata_bench_charges --prepare-only
+///     strata-bench charges --url URL --database strata_bench_charges --run-prefix s1
+///
+/// Afterwards, untimed, every wallet's ledger is verified (the floor's rows included,
+/// when it ran in the same database). Prints one line ending in `charges/s N`.
+enum ChargeBenchmark {
+    static let usage = """
+        usage: strata-bench charges --url URL [options]
+
+        Agent-run charges per second (WalletService.charge) from concurrent tasks over a
+        pool, each charging a random wallet with a run id of its own.
+
+          --url URL             postgres://… or mysql://… (the database part is replaced)
+          --charges N           timed charges in all, shared by the tasks     (default 8000)
+          --tasks N             concurrent tasks; the pool has as many connections (default 8)
+          --wallets N           seeded wallets, charged at random             (default 100)
+          --warmup N            untimed charges first                          (default 800)
+          --migrations DIR      the project's migrations folder               (default migrations)
+          --database NAME       a database named strata_bench_…, kept afterwards; without it a
+                                scratch database is created, seeded and dropped
+          --prepare-only        with --database: drop and create it, migrate and seed it, stop
+          --run-prefix P        run ids are P-TASK-I; unique per measurement in one database
+                                (default: random)
+        """
+
+    /// The agent every charge names, and its cost.
+    static let agentKey = "bench_agent"
+    static let agentCost: Int64 = 1
+    /// Each wallet's balance: no benchmark ever runs it out.
+    static let walletCredits: Int64 = 1_000_000_000_000
+    static let context = BillingContext(actor: "bench:charges")
+
+    /// The external id of seeded customer `n` (1…wallets): digits only (`100001` …),
+    /// because pgbench, which drives the PostgreSQL floor, can bind a number it computed
+    /// but cannot build a string.
+    static func customer(_ n: Int) -> String { String(100_000 + n) }
+
+    struct Configuration {
+        var url: DatabaseURL
+        var charges: Int
+        var tasks: Int
+        var wallets: Int
+        var warmup: Int
+        var migrations: URL
+        var database: String?
+        var prepareOnly: Bool
+        var runPrefix: String
+
+        init(_ arguments: [String]) throws {
+            let options = try BenchOptions(arguments, known: [
+                "url", "charges", "tasks", "wallets", "warmup", "migrations", "database", "prepare-only", "run-prefix",
+            ], flags: ["prepare-only"])
+            guard let url = options.string("url") else { throw BenchUsageError("--url is required") }
+            self.url = try DatabaseURL(url)
+            charges = try options.positiveInt("charges", default: 8_000)
+            tasks = try options.positiveInt("tasks", default: 8)
+            wallets = try options.positiveInt("wallets", default: 100)
+            warmup = try options.positiveInt("warmup", default: 800, allowZero: true)
+            migrations = URL(fileURLWithPath: options.string("migrations") ?? "migrations")
+            database = options.string("database")
+            prepareOnly = options.isSet("prepare-only")
+            runPrefix = options.string("run-prefix") ?? "r\(UInt32.random(in: 0...UInt32.max))"
+            if let database {
+                // The name goes into CREATE / DROP DATABASE as it is, and only ever a benchmark's.
+                guard database.hasPrefix("strata_bench_"), DriverBenchmarkConfiguration.isPlainName(database) else {
+                    throw BenchUsageError("--database must be a plain name starting with strata_bench_, not '\(database)'")
+                }
+            }
+            guard !prepareOnly || database != nil else { throw BenchUsageError("--prepare-only needs --database") }
+            guard charges % tasks == 0, warmup % tasks == 0 else {
+                throw BenchUsageError("--charges (\(charges)) and --warmup (\(warmup)) must be multiples of --tasks (\(tasks))")
+            }
+            guard !runPrefix.isEmpty, runPrefix.count <= 64 else { throw BenchUsageError("--run-prefix needs 1 to 64 characters") }
+        }
+    }
+
+    /// Runs the benchmark with command-line arguments; returns the exit code.
+    static func main(_ arguments: [String]) async -> Int32 {
+        let configuration: Configuration
+        do {
+            configuration = try Configuration(arguments)
+        } catch {
+            FileHandle.standardError.write(Data("strata-bench charges: \(error)\n\n\(usage)\n".utf8))
+            return 2
+        }
+        do {
+            try await run(configuration)
+            return 0
+        } catch {
+            FileHandle.standardError.write(Data("strata-bench charges: \(error)\n".utf8))
+            return 1
+        }
+    }
+
+    static func run(_ c: Configuration) async throws {
+        var logger = Logger(label: "strata-bench")
+        logger.logLevel = .warning
+        let admin = Database(url: c.url, maxConnections: 1, logger: logger)
+        if let name = c.database, c.prepareOnly {
+            let outcome = await Result { try await prepare(c, name: name, admin: admin, logger: logger) }
+            await admin.close()
+            try outcome.get()
+            print("strata charges \(c.url.backend.rawValue): prepared \(name) with \(c.wallets) wallets")
+            return
+        }
+        if let name = c.database {
+            await admin.close()
+            try await measureAndReport(c, name: name, logger: logger)
+            return
+        }
+        let name = "strata_bench_charges_\(UInt32.random(in: 0...UInt32.max))"
+        var outcome = await Result { try await prepare(c, name: name, admin: admin, logger: logger) }
+        if case .success = outcome {
+            outcome = await Result { try await measureAndReport(c, name: name, logger: logger) }
+        }
+        _ = try? await admin.withConnection { try $0.executeUnprepared("DROP DATABASE IF EXISTS \(name)") }
+        await admin.close()
+        try outcome.get()
+    }
+
+    /// Drops and creates the database, migrates it, adds the agent and the funded wallets.
+    private static func prepare(_ c: Configuration, name: String, admin: Database, logger: Logger) async throws {
+        try await admin.withConnection { conn in
+            try conn.executeUnprepared("DROP DATABASE IF EXISTS \(name)")
+            try conn.executeUnprepared("CREATE DATABASE \(name)")
+        }
+        let db = Database(url: c.url.withDatabase(name), maxConnections: min(c.tasks, 8), logger: logger)
+        let outcome = await Result {
+            let dialect: SQLSplitDialect = c.url.backend == .postgres ? .postgres : .mysql
+            let set = try MigrationLoader.load(directory: c.migrations, dialect: dialect)
+            try await Migrator(database: db, migrations: set, logger: logger).run(.up())
+            let clock = SystemClock()
+            try await db.withConnection { conn in
+                let now = clock.now()
+                try conn.execute("""
+                    INSERT INTO agent_costs (agent_key, display_name, credits_per_run, active, created_at, updated_at)
+                    VALUES (\(agentKey), \("Benchmark agent"), \(agentCost), \(true), \(now), \(now))
+                    """)
+            }
+            let wallets = WalletService(database: db, clock: clock, logger: logger)
+            for n in 1...c.wallets {
+                try await wallets.grant(customer: customer(n), credits: walletCredits, reason: "benchmark balance",
+                                        context: context)
+            }
+        }
+        await db.close()
+        try outcome.get()
+    }
+
+    /// Warms up, times the charges, verifies the ledgers, prints the line.
+    private static func measureAndReport(_ c: Configuration, name: String, logger: Logger) async throws {
+        let db = Database(url: c.url.withDatabase(name), maxConnections: c.tasks, logger: logger)
+        let outcome = await Result { () async throws -> (Duration, [LedgerReport]) in
+            let wallets = WalletService(database: db, clock: SystemClock(), logger: logger)
+            // Untimed: opens every connection of the pool (and on MySQL prepares the
+            // statements on each), and brings the tables into the server's cache.
+            try await charge(wallets, tasks: c.tasks, perTask: c.warmup / c.tasks, wallets: c.wallets,
+                             prefix: c.runPrefix + "w", seed: 1)
+            let clock = ContinuousClock()
+            let start = clock.now
+            try await charge(wallets, tasks: c.tasks, perTask: c.charges / c.tasks, wallets: c.wallets,
+                             prefix: c.runPrefix, seed: 2)
+            let elapsed = clock.now - start
+            return (elapsed, try await wallets.verifyAll())
+        }
+        await db.close()
+        let (elapsed, reports) = try outcome.get()
+        if let bad = reports.first(where: { !$0.isConsistent }) {
+            throw BenchUsageError("the ledger of \(bad.customer) is inconsistent after the run: "
+                + bad.problems.prefix(3).joined(separator: "; "))
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("strata charges \(c.url.backend.rawValue): \(c.charges) charges, \(c.tasks) task(s), pool of \(c.tasks), "
+            + "\(c.wallets) wallets, ledgers verified, " + String(format: "%.3f s, charges/s %.1f", seconds, Double(c.charges) / seconds))
+    }
+
+    /// `perTask` charges in each of `tasks` tasks, each of a random wallet under a new run id.
+    /// - Throws: a ``DatabaseError`` or ``WalletError``, or when a charge was a replay.
+    private static func charge(_ wallets: WalletService, tasks: Int, perTask: Int, wallets count: Int,
+                               prefix: String, seed: UInt64) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for t in 0..<tasks {
+                group.addTask {
+                    var random = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(t))
+                    for i in 0..<perTask {
+                        let n = Int.random(in: 1...count, using: &random)
+                        let receipt = try await wallets.charge(customer: customer(n), agentKey: agentKey,
+                                                               runID: "\(prefix)-\(t)-\(i)", context: context)
+                        guard !receipt.isReplay else {
+                            throw BenchUsageError("run \(prefix)-\(t)-\(i) was already charged: reuse of a --run-prefix?")
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The outcome of an async throwing body, so cleanup can run before it is rethrown.
+    init(_ body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
