@@ -54,15 +54,40 @@ enum StrataCLI {
     /// Runs `strata` to completion.
     static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) async throws -> Result {
         let (process, out, err) = try start(arguments, environment: environment, directory: directory)
+        // The blocking reads run on threads of their own, never on the threads that run
+        // the tests' tasks: on a 2-core machine two blocked ones would stall every test.
         return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread.detachNewThread {
+                let stderrBox = UncheckedData()
+                let reader = Thread { stderrBox.set(err.fileHandleForReading.readDataToEndOfFile()) }
+                reader.start()
                 let stdout = out.fileHandleForReading.readDataToEndOfFile()
-                let stderr = err.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
+                let stderr = stderrBox.wait()
                 continuation.resume(returning: Result(status: process.terminationStatus,
                                                       stdout: String(decoding: stdout, as: UTF8.self),
                                                       stderr: String(decoding: stderr, as: UTF8.self)))
             }
         }
+    }
+}
+
+/// Bytes handed from one thread to another that waits for them.
+private final class UncheckedData: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var data: Data?
+
+    func set(_ value: Data) {
+        condition.lock()
+        data = value
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait() -> Data {
+        condition.lock()
+        defer { condition.unlock() }
+        while data == nil { condition.wait() }
+        return data!
     }
 }

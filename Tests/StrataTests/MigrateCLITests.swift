@@ -88,21 +88,28 @@ struct MigrateCLITests {
     @Test(arguments: Backend.allCases)
     func aKilledRunLeavesAStateTheNextRunFinishes(_ backend: Backend) async throws {
         let marker = uniqueName("kill_marker")
-        let sleep = backend == .postgres ? "SELECT pg_sleep(10) AS \(marker)" : "SELECT SLEEP(10) AS \(marker)"
+        // Long enough that a starved test process still sees it running; the file is
+        // fixed to a short sleep before the next run, as a developer would.
+        @Sendable func sleep(_ seconds: Int) -> String {
+            backend == .postgres ? "SELECT pg_sleep(\(seconds)) AS \(marker)" : "SELECT SLEEP(\(seconds)) AS \(marker)"
+        }
+        @Sendable func upFile(sleeping seconds: Int) -> String {
+            "\(PortableSQL.createTable("before_sleep"));\n\(sleep(seconds));\n\(PortableSQL.createTable("after_sleep"));"
+        }
         let fixture = try MigrationFixture([
-            "1_long.up.sql": "\(PortableSQL.createTable("before_sleep"));\n\(sleep);\n\(PortableSQL.createTable("after_sleep"));",
+            "1_long.up.sql": upFile(sleeping: 120),
             "1_long.down.sql": "DROP TABLE after_sleep;\nDROP TABLE before_sleep;",
         ])
         try await withFreshDatabase(backend) { db, url in
             let (process, _, _) = try StrataCLI.start(["migrate", "up", "--migrations", fixture.root.path],
                                                       environment: ["DATABASE_URL": url.urlString])
             // Wait until the long statement runs, then kill the process without warning.
-            let deadline = ContinuousClock.now + .seconds(30)
+            let deadline = ContinuousClock.now + .seconds(100)
             while ContinuousClock.now < deadline {
                 let sleeping: Int64 = try await db.withConnection { conn in
                     try conn.queryFirst(backend == .postgres
-                        ? "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE query = \(sleep)"
-                        : "SELECT COUNT(*) AS n FROM information_schema.processlist WHERE info = \(sleep)")!.decode("n")
+                        ? "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE query = \(sleep(120))"
+                        : "SELECT COUNT(*) AS n FROM information_schema.processlist WHERE info = \(sleep(120))")!.decode("n")
                 }
                 if sleeping > 0 { break }
                 try await Task.sleep(for: .milliseconds(50))
@@ -111,6 +118,16 @@ struct MigrateCLITests {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             #expect(process.terminationReason == .uncaughtSignal)
+            if backend == .mysql {
+                // PostgreSQL notices the dead client within 2 s (client_connection_check_interval);
+                // MariaDB runs the orphaned SLEEP to its end, holding the lock: the operator kills it.
+                let orphans: [Int64] = try await db.withConnection { conn in
+                    try conn.query("SELECT id FROM information_schema.processlist WHERE info = \(sleep(120))").map { try $0.decode("id") }
+                }
+                for id in orphans {
+                    try await db.withConnection { try $0.executeUnprepared(backend.fixture.kill(id)) }
+                }
+            }
             let m = try fixture.migrator(db, backend: backend)
             let status = try await m.status()
             if db.dialect.supportsTransactionalDDL {
@@ -121,6 +138,8 @@ struct MigrateCLITests {
                 #expect(status.entries.map(\.state) == [.interrupted])
                 #expect(status.entries[0].record?.statementsApplied == 1)
             }
+            // Statement 1 stays as it was applied; the long sleep becomes a short one.
+            try fixture.write("1_long.up.sql", upFile(sleeping: 1))
             // The next run takes the lock once the dead session is gone, and finishes the work.
             let r = try await StrataCLI.run(["migrate", "up", "--migrations", fixture.root.path],
                                             environment: ["DATABASE_URL": url.urlString])
@@ -128,7 +147,7 @@ struct MigrateCLITests {
             #expect(r.stdout.contains(db.dialect.supportsTransactionalDDL ? "up   1_long" : "resumed at 2"))
             let tables = try await db.tableNames()
             #expect(tables.contains("before_sleep") && tables.contains("after_sleep"))
-            #expect(try await m.status().entries.map(\.state) == [.applied])
+            #expect(try await fixture.migrator(db, backend: backend).status().entries.map(\.state) == [.applied])
         }
     }
 
