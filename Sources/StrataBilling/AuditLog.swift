@@ -64,49 +64,20 @@ extension SQLJSON {
     /// is written here directly: `JSONSerialization` cost more than all of a charge's SQL.
     /// Anything else goes through `JSONSerialization`.
     public init(jsonObject: [String: any Sendable]) throws {
-        var out = "{"
-        var first = true
-        for key in jsonObject.keys.sorted() {
-            guard let text = Self.scalarText(jsonObject[key]!) else {
+        var members: [String: SeedJSON] = [:]
+        for (key, value) in jsonObject {
+            switch value {
+            case let v as Bool: members[key] = .bool(v)
+            case let v as String: members[key] = .string(v)
+            case let v as Int: members[key] = .integer(Int64(v))
+            case let v as Int64: members[key] = .integer(v)
+            default:
                 let data = try JSONSerialization.data(withJSONObject: jsonObject, options: [.sortedKeys])
                 self.init(String(decoding: data, as: UTF8.self))
                 return
             }
-            if !first { out += "," }
-            first = false
-            Self.appendQuoted(key, to: &out)
-            out += ":"
-            out += text
         }
-        out += "}"
-        self.init(out)
-    }
-
-    private static func scalarText(_ value: any Sendable) -> String? {
-        switch value {
-        case let v as Bool: return v ? "true" : "false"
-        case let v as String: var s = ""; appendQuoted(v, to: &s); return s
-        case let v as Int: return String(v)
-        case let v as Int64: return String(v)
-        default: return nil
-        }
-    }
-
-    private static func appendQuoted(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        out += "\""
+        // The seeds' canonical writer: sorted keys, no spaces, escaped like JSONSerialization.
+        self.init(SeedJSON.object(members).canonicalText)
     }
 }
