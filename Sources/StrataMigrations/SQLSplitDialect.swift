@@ -1,3 +1,5 @@
+import StrataSQL
+
 /// The lexical rules the SQL splitter applies to a migration file.
 ///
 /// The two dialects differ in what counts as a string, a comment or a statement
@@ -10,4 +12,14 @@ public enum SQLSplitDialect: String, Sendable, Hashable, CaseIterable {
     case postgres
     /// MySQL and MariaDB, split the way the `mysql` client splits a script.
     case mysql
+}
+
+extension SQLSplitDialect {
+    /// The splitting rules of the backend a database URL names.
+    public init(_ backend: DatabaseURL.Backend) {
+        switch backend {
+        case .postgres: self = .postgres
+        case .mysql: self = .mysql
+        }
+    }
 }

@@ -149,7 +149,7 @@ enum ChargeBenchmark {
         }
         let db = Database(url: c.url.withDatabase(name), maxConnections: min(c.tasks, 8), logger: logger)
         let outcome = await Result {
-            let dialect: SQLSplitDialect = c.url.backend == .postgres ? .postgres : .mysql
+            let dialect = SQLSplitDialect(c.url.backend)
             let set = try MigrationLoader.load(directory: c.migrations, dialect: dialect)
             try await Migrator(database: db, migrations: set, logger: logger).run(.up())
             let clock = SystemClock()

@@ -100,7 +100,7 @@ enum WebhookBenchmark {
 
     /// Stores the events, then times the workers; returns the seconds and the events processed.
     private static func measure(_ c: Configuration, db: Database, logger: Logger) async throws -> (Double, Int64) {
-        let dialect: SQLSplitDialect = c.url.backend == .postgres ? .postgres : .mysql
+        let dialect = SQLSplitDialect(c.url.backend)
         let set = try MigrationLoader.load(directory: c.migrations, dialect: dialect)
         try await Migrator(database: db, migrations: set, logger: logger).run(.up())
 

@@ -38,7 +38,7 @@ struct MigrationOptions: ParsableArguments {
     }
 
     func load(for backend: DatabaseURL.Backend) throws -> MigrationSet {
-        let dialect: SQLSplitDialect = backend == .postgres ? .postgres : .mysql
+        let dialect = SQLSplitDialect(backend)
         return try MigrationLoader.load(directory: URL(fileURLWithPath: migrations), dialect: dialect)
     }
 
