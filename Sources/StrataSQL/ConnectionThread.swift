@@ -4,21 +4,29 @@ import Synchronization
 /// One OS thread that runs submitted jobs in order: the home of one connection.
 ///
 /// Blocking calls into libpq or libmariadb happen here, never on Swift's cooperative
-/// thread pool, so a slow query cannot starve unrelated tasks.
+/// thread pool, so a slow query cannot starve unrelated tasks. The thread also runs the
+/// jobs of tasks that prefer the pool's executor (``ConnectionPool``), so such a task
+/// can run its statements here without handing them over.
 ///
-/// A task that runs one statement after another hands each to this thread and waits
-/// for it: two thread wake-ups a statement. After a job the thread first polls for the
-/// next one for a few microseconds before it sleeps, so the usual next statement of the
-/// same task is picked up without a wake-up. Only a few threads of the process poll at
-/// once (``maxPollers``), so a busy pool on a small machine does not burn the cores the
-/// database server needs.
+/// A task that is not on the thread hands each unit of work to it and waits: two thread
+/// wake-ups a lease. After a job the thread first polls for the next one for a few
+/// microseconds before it sleeps, so the usual next lease of the same task is picked up
+/// without a wake-up. Only a few threads of the process poll at once (``maxPollers``),
+/// so a busy pool on a small machine does not burn the cores the database server needs.
 final class ConnectionThread: @unchecked Sendable {
+    /// The pool the thread belongs to, and its slot there: ``ConnectionPool`` finds the
+    /// slot of the thread a task runs on through these.
+    let owner: ObjectIdentifier
+    let slotIndex: Int
+
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
     private var stopping = false
     private var sleeping = false
     /// Jobs queued and not yet taken, readable without the lock while polling.
     private let queued = Atomic<Int>(0)
+    /// Whether a job runs now.
+    private let working = Atomic<Bool>(false)
 
     /// How long a thread polls for its next job after finishing one.
     static let pollNanoseconds: UInt64 = 50_000
@@ -26,33 +34,61 @@ final class ConnectionThread: @unchecked Sendable {
     static let maxPollers = max(1, ProcessInfo.processInfo.activeProcessorCount / 4)
     private static let pollers = Atomic<Int>(0)
 
-    init(name: String) {
-        let thread = Thread { [self] in self.runLoop() }
+    init(owner: ObjectIdentifier, slotIndex: Int, name: String) {
+        self.owner = owner
+        self.slotIndex = slotIndex
+        let thread = Thread { [self] in
+            CurrentConnectionThread.set(self)
+            self.runLoop()
+            CurrentConnectionThread.set(nil)
+        }
         thread.name = name
         thread.stackSize = 1 << 20
         thread.start()
     }
 
+    /// The connection thread the caller runs on, if it runs on one.
+    static var current: ConnectionThread? { CurrentConnectionThread.get() }
+
+    /// Whether the caller runs on this thread.
+    var isCurrent: Bool { CurrentConnectionThread.get() === self }
+
+    /// Whether the thread has nothing to do: no job running and none queued.
+    var isIdle: Bool {
+        !working.load(ordering: .relaxed) && queued.load(ordering: .relaxed) == 0
+    }
+
+    /// Jobs waiting for the thread.
+    var backlog: Int { queued.load(ordering: .relaxed) }
+
     /// Queues a job; jobs run one at a time in submission order.
-    func submit(_ job: @escaping () -> Void) {
+    ///
+    /// - Returns: `false` when the thread is stopping and will not run it.
+    @discardableResult
+    func submit(_ job: @escaping () -> Void) -> Bool {
         condition.lock()
+        defer { condition.unlock() }
+        if stopping { return false }
         jobs.append(job)
         queued.add(1, ordering: .releasing)
         if sleeping { condition.signal() }
-        condition.unlock()
+        return true
     }
 
     /// Runs `body` on the thread and returns its result to the awaiting task.
     func run<T>(_ body: @escaping () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
             let box = UncheckedBox(continuation)
-            submit {
+            let accepted = submit {
                 do { box.value.resume(returning: try body()) } catch { box.value.resume(throwing: error) }
+            }
+            if !accepted {
+                continuation.resume(throwing: DatabaseError(.poolClosed, message: "the database pool is closed"))
             }
         }
     }
 
-    /// Lets the thread finish its queued jobs and exit.
+    /// Lets the thread finish its queued jobs and exit; later submissions are refused.
     func stop() {
         condition.lock()
         stopping = true
@@ -74,9 +110,11 @@ final class ConnectionThread: @unchecked Sendable {
                 return
             }
             let job = jobs.removeFirst()
+            working.store(true, ordering: .relaxed)
             queued.subtract(1, ordering: .relaxed)
             condition.unlock()
             job()
+            working.store(false, ordering: .relaxed)
         }
     }
 
@@ -96,6 +134,27 @@ final class ConnectionThread: @unchecked Sendable {
                 sched_yield()
             }
         }
+    }
+}
+
+/// The ``ConnectionThread`` of the calling OS thread, kept in a pthread key because
+/// Swift has no thread-local storage of its own.
+private enum CurrentConnectionThread {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key, nil)
+        precondition(status == 0, "pthread_key_create failed: \(status)")
+        return key
+    }()
+
+    static func get() -> ConnectionThread? {
+        guard let pointer = pthread_getspecific(key) else { return nil }
+        return Unmanaged<ConnectionThread>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    /// Only the thread's own run loop sets it, and clears it before the object can go.
+    static func set(_ thread: ConnectionThread?) {
+        pthread_setspecific(key, thread.map { Unmanaged.passUnretained($0).toOpaque() })
     }
 }
 

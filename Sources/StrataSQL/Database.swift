@@ -48,14 +48,8 @@ public final class Database: Sendable {
     @discardableResult
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         let slot = try await pool.lease()
-        do {
-            let result = try await slot.run(body)
-            await pool.release(slot)
-            return result
-        } catch {
-            await pool.release(slot)
-            throw error
-        }
+        defer { pool.release(slot) }
+        return try await slot.run(body)
     }
 
     /// Runs `body` in one transaction on one connection: commits when it returns, rolls
@@ -96,179 +90,38 @@ public final class Database: Sendable {
         }
     }
 
-    /// Closes every idle connection and refuses new leases.
+    /// The pool's connection threads as a task executor, for tasks that mostly talk to
+    /// this database.
+    ///
+    /// A task that prefers it runs between its statements on the thread of the
+    /// connection it last used, and its next ``withConnection(_:)`` or
+    /// ``transaction(_:)`` takes that connection and runs in place, with no hand-over
+    /// to another thread and back: a short statement costs what the driver costs. A
+    /// task on Swift's default executor hands each unit of work to a connection thread
+    /// and is woken when it is done, which for a one-row select costs more than the
+    /// query. Keep heavy computation and waits for other tasks out of such a task: it
+    /// runs on the thread that would run the next statement.
+    ///
+    /// ```swift
+    /// try await withThrowingTaskGroup(of: Void.self) { group in
+    ///     for request in requests {
+    ///         group.addTask(executorPreference: db.executor) { try await handle(request, db) }
+    ///     }
+    ///     try await group.waitForAll()
+    /// }
+    /// ```
+    ///
+    /// Once the database is closed, such tasks go on on the global executor. Keep the
+    /// `Database` alive while tasks prefer its executor.
+    public var executor: any TaskExecutor { pool }
+
+    /// Fails waiting leases, refuses new ones, and closes every connection (a lease
+    /// running now finishes first).
     public func close() async {
         await pool.close()
     }
 
     private static func rollBack(_ conn: any SQLConnection) {
         _ = try? conn.executeUnprepared("ROLLBACK")
-    }
-}
-
-/// A connection with its thread. Only `run` touches the connection, and only on the thread.
-final class ConnectionSlot: @unchecked Sendable {
-    let id: Int
-    private let thread: ConnectionThread
-    private var connection: (any SQLConnection)?
-    private let canceller: (any SQLCanceller)?
-    private let state = NSLock()
-    private var running = false
-    private var cancelRequested = false
-
-    private init(id: Int, thread: ConnectionThread, connection: any SQLConnection) {
-        self.id = id
-        self.thread = thread
-        self.connection = connection
-        self.canceller = connection.makeCanceller()
-    }
-
-    /// Connects on a new thread, which then belongs to the connection.
-    static func open(id: Int, url: DatabaseURL, driver: any DatabaseDriver, logger: Logger) async throws -> ConnectionSlot {
-        let thread = ConnectionThread(name: "strata-conn-\(id)")
-        do {
-            let box = try await thread.run { UncheckedBox(try driver.connect(to: url, logger: logger)) }
-            return ConnectionSlot(id: id, thread: thread, connection: box.value)
-        } catch {
-            thread.stop()
-            throw error
-        }
-    }
-
-    var isBroken: Bool {
-        state.lock(); defer { state.unlock() }
-        return connection?.isBroken ?? true
-    }
-
-    func run<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        state.withLock { cancelRequested = false }
-        return try await withTaskCancellationHandler {
-            try await thread.run { [self] in
-                guard let conn = connection else {
-                    throw DatabaseError(.connectionLost, message: "connection already closed")
-                }
-                // The thread is not a task, so the lease's cancellation is tracked here.
-                try begin()
-                defer { end() }
-                return try body(conn)
-            }
-        } onCancel: {
-            state.lock()
-            cancelRequested = true
-            // Only while the body runs, so a late cancel never hits the next lease's statement.
-            if running { canceller?.cancel() }
-            state.unlock()
-        }
-    }
-
-    private func begin() throws {
-        state.lock()
-        defer { state.unlock() }
-        if cancelRequested { throw CancellationError() }
-        running = true
-    }
-
-    private func end() {
-        state.lock()
-        running = false
-        state.unlock()
-    }
-
-    /// Closes the connection on its thread, then ends the thread.
-    func close() async {
-        _ = try? await thread.run { [self] in
-            connection?.close()
-            connection = nil
-        }
-        thread.stop()
-    }
-}
-
-/// Hands out at most `limit` connections; waiters are served first come, first served.
-actor ConnectionPool {
-    private let url: DatabaseURL
-    private let driver: any DatabaseDriver
-    private let limit: Int
-    private let logger: Logger
-    private var idle: [ConnectionSlot] = []
-    private var open = 0
-    private var nextID = 0
-    private var closed = false
-    private var waiters: [(id: Int, continuation: CheckedContinuation<ConnectionSlot?, Error>)] = []
-
-    init(url: DatabaseURL, driver: any DatabaseDriver, limit: Int, logger: Logger) {
-        self.url = url
-        self.driver = driver
-        self.limit = limit
-        self.logger = logger
-    }
-
-    func lease() async throws -> ConnectionSlot {
-        while true {
-            if closed { throw DatabaseError(.poolClosed, message: "the database pool is closed") }
-            if let slot = idle.popLast() { return slot }
-            if open < limit {
-                open += 1
-                nextID += 1
-                do {
-                    return try await ConnectionSlot.open(id: nextID, url: url, driver: driver, logger: logger)
-                } catch {
-                    open -= 1
-                    wakeOne()
-                    throw error
-                }
-            }
-            // Wait for a release; a released slot is handed over directly.
-            nextID += 1
-            let waiterID = nextID
-            let handed: ConnectionSlot? = try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { continuation in
-                    waiters.append((waiterID, continuation))
-                }
-            } onCancel: {
-                Task { await self.cancelWaiter(waiterID) }
-            }
-            if let handed { return handed }
-        }
-    }
-
-    func release(_ slot: ConnectionSlot) async {
-        if closed || slot.isBroken {
-            open -= 1
-            await slot.close()
-            wakeOne()
-            return
-        }
-        if !waiters.isEmpty {
-            let waiter = waiters.removeFirst()
-            waiter.continuation.resume(returning: slot)
-            return
-        }
-        idle.append(slot)
-    }
-
-    /// Lets one waiter try again (a slot was freed without being handed over).
-    private func wakeOne() {
-        if !waiters.isEmpty {
-            waiters.removeFirst().continuation.resume(returning: nil)
-        }
-    }
-
-    private func cancelWaiter(_ id: Int) {
-        if let i = waiters.firstIndex(where: { $0.id == id }) {
-            waiters.remove(at: i).continuation.resume(throwing: CancellationError())
-        }
-    }
-
-    func close() async {
-        closed = true
-        let slots = idle
-        idle.removeAll()
-        open -= slots.count
-        for slot in slots { await slot.close() }
-        for waiter in waiters {
-            waiter.continuation.resume(throwing: DatabaseError(.poolClosed, message: "the database pool is closed"))
-        }
-        waiters.removeAll()
     }
 }

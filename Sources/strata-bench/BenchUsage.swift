@@ -4,7 +4,8 @@ enum BenchUsage {
         usage: strata-bench driver --url URL [options]
 
         Single-row primary-key selects with one bind, through Database.withConnection
-        (one lease per query, as an application does). Prints queries/second.
+        (one lease per query, as an application does), from tasks that prefer the
+        pool's executor (Database.executor). Prints queries/second.
 
           --url URL             postgres://… or mysql://… (the scheme picks the driver)
           --table T             table to read                  (default pgbench_accounts)
@@ -16,5 +17,7 @@ enum BenchUsage {
           --warmup N            untimed queries first          (default 2000)
           --no-pool             the driver alone on one thread, without Database:
                                 the reference that tells the pool's cost apart
+          --default-executor    the tasks run on Swift's default executor: every
+                                lease is handed to a connection thread and back
         """
 }

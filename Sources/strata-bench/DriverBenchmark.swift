@@ -8,8 +8,11 @@ import StrataSQL
 ///
 /// Every query is its own `withConnection` lease, as an application handling one
 /// request at a time would do. With `--tasks N` the pool has N connections and N tasks
-/// share the queries. The same code serves both backends: the script passes the table
-/// and column names.
+/// share the queries. The tasks prefer the pool's executor (`Database.executor`), as an
+/// application's database-bound tasks should; `--default-executor` leaves them on
+/// Swift's default executor, where every lease is handed to a connection thread and
+/// back. The same code serves both backends: the script passes the table and column
+/// names.
 ///
 /// With `--no-pool` it runs the same queries through the driver alone, on one thread
 /// and without `Database`, so a gap to the floor can be split between the driver and
@@ -37,7 +40,8 @@ enum DriverBenchmark {
                 + Double(measurement.elapsed.components.attoseconds) / 1e18
             let how = configuration.noPool
                 ? "driver alone, no pool"
-                : "\(configuration.tasks) task(s), pool of \(configuration.tasks)"
+                : "\(configuration.tasks) task(s), pool of \(configuration.tasks), "
+                    + (configuration.defaultExecutor ? "default executor" : "the pool's executor")
             print("strata driver \(configuration.url.backend.rawValue): \(configuration.queries) queries, \(how), "
                 + String(format: "%.3f s, qps %.1f", seconds, Double(configuration.queries) / seconds))
             return 0
@@ -74,9 +78,10 @@ enum DriverBenchmark {
     /// Runs `perTask` lookups in each of `c.tasks` tasks; returns how many found no row.
     private static func lookUp(_ db: Database, _ c: DriverBenchmarkConfiguration, perTask: Int, seed: UInt64) async throws -> Int {
         let select = c.selectPrefix, value = c.valueColumn, rows = c.rows
+        let executor: (any TaskExecutor)? = c.defaultExecutor ? nil : db.executor
         return try await withThrowingTaskGroup(of: Int.self) { group in
             for t in 0..<c.tasks {
-                group.addTask {
+                group.addTask(executorPreference: executor) {
                     var random = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(t))
                     var missing = 0
                     for _ in 0..<perTask {

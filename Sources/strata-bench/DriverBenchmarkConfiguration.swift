@@ -16,14 +16,18 @@ struct DriverBenchmarkConfiguration {
     var warmup: Int
     /// The driver alone on one thread, without `Database`: tells the pool's cost apart.
     var noPool: Bool
+    /// The tasks run on Swift's default executor instead of the pool's (`Database.executor`),
+    /// so every lease is handed to a connection thread and back.
+    var defaultExecutor: Bool
 
     static let options: Set<String> = [
         "url", "table", "key-column", "value-column", "rows", "queries", "tasks", "warmup", "no-pool",
+        "default-executor",
     ]
 
     /// - Throws: ``BenchUsageError`` or a ``DatabaseError`` for a URL that does not parse.
     init(_ arguments: [String]) throws {
-        let options = try BenchOptions(arguments, known: Self.options, flags: ["no-pool"])
+        let options = try BenchOptions(arguments, known: Self.options, flags: ["no-pool", "default-executor"])
         guard let url = options.string("url") else { throw BenchUsageError("--url is required") }
         self.url = try DatabaseURL(url)
         table = options.string("table") ?? "pgbench_accounts"
@@ -34,6 +38,7 @@ struct DriverBenchmarkConfiguration {
         tasks = try options.positiveInt("tasks", default: 1)
         warmup = try options.positiveInt("warmup", default: 2_000, allowZero: true)
         noPool = options.isSet("no-pool")
+        defaultExecutor = options.isSet("default-executor")
         for (flag, name) in [("table", table), ("key-column", keyColumn), ("value-column", valueColumn)] {
             guard Self.isPlainName(name) else {
                 throw BenchUsageError("--\(flag) must be a plain SQL name ([A-Za-z_][A-Za-z0-9_]*), not '\(name)'")
@@ -44,6 +49,9 @@ struct DriverBenchmarkConfiguration {
         }
         if noPool && tasks != 1 {
             throw BenchUsageError("--no-pool measures one connection: leave out --tasks")
+        }
+        if noPool && defaultExecutor {
+            throw BenchUsageError("--no-pool has no pool and no executor: leave out --default-executor")
         }
     }
 

@@ -13,8 +13,8 @@ struct WalletTests {
 
     // MARK: Concurrency
 
-    @Test(arguments: Backend.allCases)
-    func thousandConcurrentChargesNeverOverdraw(_ backend: Backend) async throws {
+    @Test(arguments: Backend.allCases, TaskPlacement.allCases)
+    func thousandConcurrentChargesNeverOverdraw(_ backend: Backend, _ placement: TaskPlacement) async throws {
         try await withWallets(backend) { wallets, db in
             let c = Self.reviewerCost
             let balance: Int64 = c * 600 + 25
@@ -25,7 +25,7 @@ struct WalletTests {
             let started = ContinuousClock.now
             let outcomes = try await withThrowingTaskGroup(of: ChargeOutcome.self) { group in
                 for i in 0..<attempts {
-                    group.addTask {
+                    group.addTask(executorPreference: placement.executor(of: db)) {
                         do {
                             let receipt = try await wallets.charge(customer: "acme", agentKey: "code_reviewer",
                                                                    runID: "run-\(i)", context: Self.admin)
@@ -66,7 +66,7 @@ struct WalletTests {
             #expect(try await auditCount(db, action: "wallet.charge") == expected)
             #expect(try await auditCount(db, action: "wallet.grant") == 1)
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            print("wallet charges [\(backend)]: \(charged.count) of \(attempts) succeeded, \(refused.count) refused, "
+            print("wallet charges [\(backend), \(placement)]: \(charged.count) of \(attempts) succeeded, \(refused.count) refused, "
                   + "final balance \(final), \(String(format: "%.2f", seconds)) s (\(Int(Double(attempts) / seconds)) charges/s)")
         }
     }

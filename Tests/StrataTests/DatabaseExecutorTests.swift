@@ -1,0 +1,136 @@
+import Foundation
+import StrataDrivers
+import StrataSQL
+import Testing
+
+/// Where a test's tasks run: Swift's default executor, or the pool's (`Database.executor`).
+enum TaskPlacement: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case defaultExecutor
+    case poolExecutor
+
+    var testDescription: String { rawValue }
+
+    func executor(of db: Database) -> (any TaskExecutor)? {
+        self == .poolExecutor ? db.executor : nil
+    }
+}
+
+/// `Database.executor`: tasks that prefer it run their statements in place on the
+/// connection's thread, share the pool as any task does, and outlive a closed database.
+@Suite("Database executor")
+struct DatabaseExecutorTests {
+    @Test(arguments: Backend.allCases, TaskPlacement.allCases)
+    func fiftyTasksShareAPoolOfFive(_ backend: Backend, _ placement: TaskPlacement) async throws {
+        let db = try backend.database(maxConnections: 5)
+        let sessionIDs = try await withThrowingTaskGroup(of: Set<Int64>.self) { group in
+            for task in 0..<50 {
+                group.addTask(executorPreference: placement.executor(of: db)) {
+                    var seen = Set<Int64>()
+                    for i in 0..<100 {
+                        let expected = Int64(task * 1000 + i)
+                        let (value, session): (Int64, Int64) = try await db.withConnection { conn in
+                            let v: Int64 = try conn.queryFirst("SELECT \(expected) + 0 AS v")!.decode("v")
+                            let s: Int64 = try conn.queryFirst(SQLQuery(unsafeSQL: backend.fixture.sessionID))!.decode("id")
+                            return (v, s)
+                        }
+                        #expect(value == expected)
+                        seen.insert(session)
+                    }
+                    return seen
+                }
+            }
+            var all = Set<Int64>()
+            for try await s in group { all.formUnion(s) }
+            return all
+        }
+        #expect(sessionIDs.count <= 5, "server sessions used: \(sessionIDs.count)")
+        await db.close()
+    }
+
+    /// On the pool's executor the statement runs on the thread the task already runs on;
+    /// on the default executor it never runs on the task's own thread.
+    @Test(arguments: Backend.allCases, TaskPlacement.allCases)
+    func statementsRunInPlaceOnlyOnThePoolsExecutor(_ backend: Backend, _ placement: TaskPlacement) async throws {
+        let db = try backend.database(maxConnections: 2)
+        let inPlace = try await Task(executorPreference: placement.executor(of: db)) {
+            var inPlace = 0
+            for _ in 0..<50 {
+                let caller = pthread_self()
+                let runner: pthread_t = try await db.withConnection { conn in
+                    _ = try conn.queryFirst("SELECT \(1) AS one")
+                    return pthread_self()
+                }
+                if pthread_equal(caller, runner) != 0 { inPlace += 1 }
+            }
+            return inPlace
+        }.value
+        #expect(inPlace == (placement == .poolExecutor ? 50 : 0))
+        await db.close()
+    }
+
+    /// A task waiting for a connection can be cancelled; the one holding it is unharmed.
+    @Test(arguments: Backend.allCases, TaskPlacement.allCases)
+    func aWaitingLeaseCanBeCancelled(_ backend: Backend, _ placement: TaskPlacement) async throws {
+        let db = try backend.database(maxConnections: 1)
+        let sleep = backend.fixture.sleep(1.5)
+        let holder = Task(executorPreference: placement.executor(of: db)) {
+            try await db.withConnection { conn in try conn.executeUnprepared(sleep) }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        let waiter = Task(executorPreference: placement.executor(of: db)) {
+            try await db.withConnection { conn in try conn.queryFirst("SELECT \(2) AS two") }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        waiter.cancel()
+        let outcome = await waiter.result
+        #expect(throws: CancellationError.self) { try outcome.get() }
+        #expect(ContinuousClock.now - started < .seconds(1.4), "the cancelled waiter waited for the holder")
+        _ = try await holder.value
+        let one: Int64 = try await db.withConnection { try $0.queryFirst("SELECT 1 AS one")!.decode("one") }
+        #expect(one == 1)
+        await db.close()
+    }
+
+    /// Closing the database fails later leases; a task on its executor goes on (on the
+    /// global executor) instead of hanging.
+    @Test(arguments: Backend.allCases)
+    func tasksOnTheExecutorOutliveAClosedDatabase(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 2)
+        let category = try await Task(executorPreference: db.executor) { () -> DatabaseError.Category? in
+            _ = try await db.withConnection { try $0.queryFirst("SELECT 1 AS one") }
+            await db.close()
+            try await Task.sleep(for: .milliseconds(10))
+            do {
+                _ = try await db.withConnection { try $0.queryFirst("SELECT 1 AS one") }
+                return nil
+            } catch let error as DatabaseError {
+                return error.category
+            }
+        }.value
+        #expect(category == .poolClosed)
+    }
+
+    /// A connection the server dropped is reported once and replaced on the same thread,
+    /// so a task on the pool's executor keeps its place.
+    @Test(arguments: Backend.allCases)
+    func aLostConnectionIsReopenedInPlace(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 1)
+        let fixture = backend.fixture
+        let killer = try backend.database(maxConnections: 1)
+        let (before, after, lost) = try await Task(executorPreference: db.executor) {
+            let victim: Int64 = try await db.withConnection { try $0.queryFirst(SQLQuery(unsafeSQL: fixture.sessionID))!.decode("id") }
+            try await killer.withConnection { conn in try conn.executeUnprepared(fixture.kill(victim)) }
+            try await Task.sleep(for: .milliseconds(200))
+            let lost: DatabaseError? = try await db.withConnection { conn in
+                do { _ = try conn.query("SELECT 1 AS one"); return nil } catch let e as DatabaseError { return e }
+            }
+            let fresh: Int64 = try await db.withConnection { try $0.queryFirst(SQLQuery(unsafeSQL: fixture.sessionID))!.decode("id") }
+            return (victim, fresh, lost)
+        }.value
+        await killer.close()
+        #expect(lost?.category == .connectionLost, "\(String(describing: lost))")
+        #expect(before != after)
+        await db.close()
+    }
+}
