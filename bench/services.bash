@@ -1,7 +1,8 @@
 # bench/services.bash — `scripts/bench services`, sourced by scripts/bench.
 #
 # Charges: WalletService.charge from 8 tasks over a pool of 8, each charging a random
-# wallet of 100 under a run id of its own (`strata-bench charges`), against the floor:
+# wallet of 100 under a run id of its own (`strata-bench charges`; the tasks prefer the
+# pool's executor, and a reference run leaves them on the default one), against the floor:
 # the same transaction (BEGIN; the wallet locked with the agent's cost and the run's
 # earlier charge read in the same statement; the conditional balance update; the
 # ledger insert; the audit insert; COMMIT), with the same statement text and binds,
@@ -67,9 +68,10 @@ services_prepare_db() { # services_prepare_db ADMIN_URL
     --wallets "$SERVICES_WALLETS" --migrations "$REPO/migrations" >&2 || die "cannot prepare $CHARGE_DB"
 }
 
-strata_charges() { # strata_charges ADMIN_URL RUN_PREFIX -> charges/s
+strata_charges() { # strata_charges ADMIN_URL RUN_PREFIX [--default-executor] -> charges/s
   services_strata charges/s charges --url "$1" --database "$CHARGE_DB" --run-prefix "$2" \
-    --charges "$SERVICES_CHARGES" --warmup "$SERVICES_WARMUP" --tasks "$SERVICES_TASKS" --wallets "$SERVICES_WALLETS"
+    --charges "$SERVICES_CHARGES" --warmup "$SERVICES_WARMUP" --tasks "$SERVICES_TASKS" --wallets "$SERVICES_WALLETS" \
+    "${@:3}"
 }
 
 # One pgbench invocation of the charge script: pgbench_charges TRANSACTIONS_PER_CLIENT
@@ -107,7 +109,7 @@ mysql_charge_floor() { # mysql_charge_floor ROUND
 
 # Rounds of Strata and its floor, then the webhook runs, on one backend.
 services_backend() { # services_backend postgres|mysql ADMIN_URL
-  local backend=$1 admin=$2 s="" f="" w="" r floor floor_name name=${1/mysql/mariadb}
+  local backend=$1 admin=$2 s="" d="" f="" w="" r floor floor_name name=${1/mysql/mariadb}
   if [[ $backend == postgres ]]; then
     floor=pg_charge_floor floor_name="pgbench -M prepared -c8 -j2"
   else
@@ -124,6 +126,7 @@ services_backend() { # services_backend postgres|mysql ADMIN_URL
       s+=" $(strata_charges "$admin" "s$r")"
       f+=" $("$floor" "$r")"
     fi
+    d+=" $(strata_charges "$admin" "d$r" --default-executor)"
   done
   services_drop_db "$backend" "$admin"
   for ((r = 1; r <= RUNS; r++)); do
@@ -134,6 +137,7 @@ services_backend() { # services_backend postgres|mysql ADMIN_URL
   echo
   echo "$name: $SERVICES_CHARGES charges, $SERVICES_TASKS tasks over a pool of $SERVICES_TASKS, $SERVICES_WALLETS wallets, after $SERVICES_WARMUP untimed"
   report "$name  charges" "$s" "$floor_name" "$f" "$CHARGE_GOAL" charges/s
+  report_reference "" "Strata, tasks on the default executor" "$d" charges/s
   # shellcheck disable=SC2086 # the run list splits on purpose
   awk -v label="$name  webhooks" -v m="$(median $w)" -v r="$w" -v n="$SERVICES_EVENTS" -v k="$SERVICES_WORKERS" 'BEGIN {
     c = split(r, a, " "); line = ""; for (i = 1; i <= c; i++) line = line sprintf(" %.0f", a[i])

@@ -35,6 +35,9 @@ final class PostgresConnection: SQLConnection {
     /// Prepared statements by SQL text and parameter types; `nil` when the URL turned the cache off.
     private var statements: [StatementKey: String]?
     private var statementsPrepared = 0
+    /// `BEGIN` promised by ``beginTransaction()`` and not sent yet: it goes out in one
+    /// pipeline with the next prepared statement, or on its own before anything else.
+    private var beginPending = false
     static let statementCacheLimit = 256
 
     private struct StatementKey: Hashable {
@@ -117,7 +120,34 @@ final class PostgresConnection: SQLConnection {
 
     func executeUnprepared(_ sql: String) throws -> QueryResult {
         let conn = try liveHandle(sql)
+        try sendPendingBegin(conn)
         return try consume(PQexec(conn, sql), sql: sql)
+    }
+
+    func beginTransaction() throws {
+        _ = try liveHandle("BEGIN")
+        guard !beginPending else {
+            throw DatabaseError(.other, message: "a transaction is already starting on this connection", sql: "BEGIN")
+        }
+        beginPending = true
+    }
+
+    func commitTransaction() throws {
+        // A transaction that ran no statement was never begun on the server.
+        if beginPending { beginPending = false; return }
+        _ = try executeUnprepared("COMMIT")
+    }
+
+    func rollbackTransaction() throws {
+        if beginPending { beginPending = false; return }
+        _ = try executeUnprepared("ROLLBACK")
+    }
+
+    /// Sends a promised `BEGIN` on its own, when the next statement cannot carry it.
+    private func sendPendingBegin(_ conn: OpaquePointer) throws {
+        guard beginPending else { return }
+        beginPending = false
+        _ = try consume(PQexec(conn, "BEGIN"), sql: "BEGIN")
     }
 
     private func liveHandle(_ sql: String) throws -> OpaquePointer {
@@ -146,6 +176,14 @@ final class PostgresConnection: SQLConnection {
         defer { buffers.forEach { $0?.deallocate() } }
         let values = buffers.map { UnsafePointer($0) }
         let key = StatementKey(sql: sql, types: types)
+        if prepare, beginPending, let name = statements?[key] {
+            beginPending = false
+            return try values.withUnsafeBufferPointer { valuesPtr in
+                try executePreparedAfterBegin(conn, name: name, sql: sql, count: Int32(binds.count),
+                                              values: valuesPtr.baseAddress, lengths: &lengths, formats: &formats)
+            }
+        }
+        try sendPendingBegin(conn)
         if prepare, let name = try preparedStatement(conn, key) {
             let result = values.withUnsafeBufferPointer { valuesPtr in
                 PQexecPrepared(conn, name, Int32(binds.count), valuesPtr.baseAddress, &lengths, &formats, 0)
@@ -164,6 +202,49 @@ final class PostgresConnection: SQLConnection {
             PQexecParams(conn, sql, Int32(binds.count), &types, valuesPtr.baseAddress, &lengths, &formats, 0)
         }
         return try consume(result, sql: sql)
+    }
+
+    /// Sends `BEGIN` and a prepared statement in one pipeline, one round trip, and reads
+    /// both results: BEGIN's error if it failed, else the statement's result or error.
+    private func executePreparedAfterBegin(_ conn: OpaquePointer, name: String, sql: String, count: Int32,
+                                           values: UnsafePointer<UnsafePointer<CChar>?>?,
+                                           lengths: UnsafeMutablePointer<Int32>,
+                                           formats: UnsafeMutablePointer<Int32>) throws -> QueryResult {
+        guard PQenterPipelineMode(conn) == 1 else {
+            // Not idle: cannot happen between statements; go the plain way.
+            _ = try consume(PQexec(conn, "BEGIN"), sql: "BEGIN")
+            return try consume(PQexecPrepared(conn, name, count, values, lengths, formats, 0), sql: sql)
+        }
+        let sent = PQsendQueryParams(conn, "BEGIN", 0, nil, nil, nil, nil, 0) == 1
+            && PQsendQueryPrepared(conn, name, count, values, lengths, formats, 0) == 1
+            && PQpipelineSync(conn) == 1
+        guard sent else {
+            let error = failure(message: String(cString: PQerrorMessage(conn)), sql: sql)
+            leavePipeline(conn)
+            throw error
+        }
+        // Each query's result is followed by a NULL; the sync point ends the pipeline.
+        let begin = Result { try consume(PQgetResult(conn), sql: "BEGIN") }
+        _ = PQgetResult(conn)
+        let statement = Result { try consume(PQgetResult(conn), sql: sql) }
+        leavePipeline(conn)
+        _ = try begin.get()
+        return try statement.get()
+    }
+
+    /// Reads what is left up to the sync point and leaves pipeline mode; a connection
+    /// that cannot leave it is broken.
+    private func leavePipeline(_ conn: OpaquePointer) {
+        var rounds = 0
+        while PQexitPipelineMode(conn) != 1 {
+            rounds += 1
+            guard rounds < 16, PQstatus(conn) == CONNECTION_OK else { isBroken = true; return }
+            while let result = PQgetResult(conn) {
+                let status = PQresultStatus(result)
+                PQclear(result)
+                if status == PGRES_PIPELINE_SYNC { break }
+            }
+        }
     }
 
     /// The name of `key`'s prepared statement, preparing it on first use; `nil` when the

@@ -13,7 +13,7 @@ import Synchronization
 /// from there takes that thread's own connection when it is free, so the statement runs
 /// in place: no hand-over to another thread and back, the cost that otherwise dominates
 /// a short statement. Jobs that arrive from outside go to an idle thread, or a new one
-/// while the pool is below its limit, or the one with the fewest jobs waiting.
+/// while the pool is below its limit, or else to the global executor.
 final class ConnectionPool: TaskExecutor, Sendable {
     private let url: DatabaseURL
     private let driver: any DatabaseDriver
@@ -63,6 +63,9 @@ final class ConnectionPool: TaskExecutor, Sendable {
 
     /// A connection slot for the caller alone until ``release(_:)``.
     func lease() async throws -> ConnectionSlot {
+        if let thread = ConnectionThread.current, thread.owner == ObjectIdentifier(self), thread.backlog > 0 {
+            await makeWay(from: thread)
+        }
         let waiterID: Int
         switch state.withLock({ tryLease(&$0) }) {
         case .leased(let slot): return slot
@@ -90,6 +93,23 @@ final class ConnectionPool: TaskExecutor, Sendable {
                 return s.waiters.remove(at: i)
             }
             waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Moves the calling task off `thread`, where other work waits behind it: to an idle
+    /// thread whose slot is free, or else to the back of `thread`'s own queue.
+    ///
+    /// A task on the pool's executor that finds its thread's connection free runs its
+    /// statements in place and never suspends; without this, a second task that landed
+    /// on the same thread would wait for the first one to finish all its work. Making
+    /// way once a lease keeps that fair, and spreads tasks over idle threads.
+    private func makeWay(from thread: ConnectionThread) async {
+        let target = state.withLock { s in
+            s.slots.first { $0.thread !== thread && !s.leased[$0.index] && $0.thread.isIdle }?.thread
+        } ?? thread
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            // Resumed there, the task is queued on that thread (see `threadForJob`).
+            if !target.submit({ continuation.resume() }) { continuation.resume() }
         }
     }
 
@@ -165,12 +185,15 @@ final class ConnectionPool: TaskExecutor, Sendable {
         if let thread = threadForJob(), thread.submit({ unowned.runSynchronously(on: executor) }) {
             return
         }
-        // Closed: the task goes on on the global executor rather than never.
+        // Every thread is busy (or the pool is closed): rather than wait behind another
+        // task's statement, the task goes on on the global executor. A lease it waits for
+        // resumes it on the thread of the connection it gets.
         globalConcurrentExecutor.enqueue(ExecutorJob(unowned))
     }
 
-    /// The caller's own thread when it is one of ours, else an idle thread, a new one
-    /// below the limit, or the one with the fewest jobs waiting; `nil` once closed.
+    /// The caller's own thread when it is one of ours, else an idle thread (one whose
+    /// connection is free first), or a new one below the limit; `nil` when every thread
+    /// is busy or the pool is closed.
     private func threadForJob() -> ConnectionThread? {
         state.withLock { s in
             if s.closed { return nil }
@@ -178,7 +201,7 @@ final class ConnectionPool: TaskExecutor, Sendable {
             let idle = s.slots.filter { $0.thread.isIdle }
             if let free = idle.first(where: { !s.leased[$0.index] }) ?? idle.first { return free.thread }
             if s.slots.count < limit { return addSlot(&s).thread }
-            return s.slots.min(by: { $0.thread.backlog < $1.thread.backlog })?.thread
+            return nil
         }
     }
 }

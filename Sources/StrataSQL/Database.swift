@@ -65,7 +65,7 @@ public final class Database: Sendable {
         while true {
             do {
                 return try await withConnection { conn in
-                    try conn.executeUnprepared("BEGIN")
+                    try conn.beginTransaction()
                     let value: T
                     do {
                         value = try body(conn)
@@ -74,7 +74,7 @@ public final class Database: Sendable {
                         throw error
                     }
                     do {
-                        try conn.executeUnprepared("COMMIT")
+                        try conn.commitTransaction()
                     } catch {
                         Self.rollBack(conn)
                         throw error
@@ -122,6 +122,6 @@ public final class Database: Sendable {
     }
 
     private static func rollBack(_ conn: any SQLConnection) {
-        _ = try? conn.executeUnprepared("ROLLBACK")
+        _ = try? conn.rollbackTransaction()
     }
 }

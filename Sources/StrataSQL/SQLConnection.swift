@@ -24,6 +24,25 @@ public protocol SQLConnection: AnyObject {
     /// Whether the connection can no longer be used (lost, or left in an unknown state).
     var isBroken: Bool { get }
 
+    /// Starts a transaction: `BEGIN`, or a promise of it.
+    ///
+    /// A driver may hold `BEGIN` back and send it with the transaction's first
+    /// statement, in one round trip; a transaction that runs no statement then costs
+    /// none. The default sends `BEGIN` at once.
+    ///
+    /// - Throws: ``DatabaseError``.
+    func beginTransaction() throws
+
+    /// Commits the transaction ``beginTransaction()`` started. The default sends `COMMIT`.
+    ///
+    /// - Throws: ``DatabaseError``.
+    func commitTransaction() throws
+
+    /// Rolls back the transaction ``beginTransaction()`` started. The default sends `ROLLBACK`.
+    ///
+    /// - Throws: ``DatabaseError``.
+    func rollbackTransaction() throws
+
     /// Something other threads may call to cancel the statement running now, where the
     /// client library allows it.
     func makeCanceller() -> (any SQLCanceller)?
@@ -38,6 +57,10 @@ public protocol SQLCanceller: Sendable {
 }
 
 extension SQLConnection {
+    public func beginTransaction() throws { try executeUnprepared("BEGIN") }
+    public func commitTransaction() throws { try executeUnprepared("COMMIT") }
+    public func rollbackTransaction() throws { try executeUnprepared("ROLLBACK") }
+
     /// The rows of a query.
     public func query(_ query: SQLQuery) throws -> [Row] {
         try execute(query).rows

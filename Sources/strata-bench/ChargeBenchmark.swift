@@ -44,6 +44,9 @@ enum ChargeBenchmark {
           --prepare-only        with --database: drop and create it, migrate and seed it, stop
           --run-prefix P        run ids are P-TASK-I; unique per measurement in one database
                                 (default: random)
+          --default-executor    the tasks run on Swift's default executor instead of the
+                                pool's (Database.executor): every charge is handed to a
+                                connection thread and back
         """
 
     /// The agent every charge names, and its cost.
@@ -68,11 +71,13 @@ enum ChargeBenchmark {
         var database: String?
         var prepareOnly: Bool
         var runPrefix: String
+        var defaultExecutor: Bool
 
         init(_ arguments: [String]) throws {
             let options = try BenchOptions(arguments, known: [
                 "url", "charges", "tasks", "wallets", "warmup", "migrations", "database", "prepare-only", "run-prefix",
-            ], flags: ["prepare-only"])
+                "default-executor",
+            ], flags: ["prepare-only", "default-executor"])
             guard let url = options.string("url") else { throw BenchUsageError("--url is required") }
             self.url = try DatabaseURL(url)
             charges = try options.positiveInt("charges", default: 8_000)
@@ -82,6 +87,7 @@ enum ChargeBenchmark {
             migrations = URL(fileURLWithPath: options.string("migrations") ?? "migrations")
             database = options.string("database")
             prepareOnly = options.isSet("prepare-only")
+            defaultExecutor = options.isSet("default-executor")
             runPrefix = options.string("run-prefix") ?? "r\(UInt32.random(in: 0...UInt32.max))"
             if let database {
                 // The name goes into CREATE / DROP DATABASE as it is, and only ever a benchmark's.
@@ -175,13 +181,14 @@ enum ChargeBenchmark {
         let db = Database(url: c.url.withDatabase(name), maxConnections: c.tasks, logger: logger)
         let outcome = await Result { () async throws -> (Duration, [LedgerReport]) in
             let wallets = WalletService(database: db, clock: SystemClock(), logger: logger)
+            let executor: (any TaskExecutor)? = c.defaultExecutor ? nil : db.executor
             // Untimed: opens every connection of the pool (and on MySQL prepares the
             // statements on each), and brings the tables into the server's cache.
-            try await charge(wallets, tasks: c.tasks, perTask: c.warmup / c.tasks, wallets: c.wallets,
+            try await charge(wallets, on: executor, tasks: c.tasks, perTask: c.warmup / c.tasks, wallets: c.wallets,
                              prefix: c.runPrefix + "w", seed: 1)
             let clock = ContinuousClock()
             let start = clock.now
-            try await charge(wallets, tasks: c.tasks, perTask: c.charges / c.tasks, wallets: c.wallets,
+            try await charge(wallets, on: executor, tasks: c.tasks, perTask: c.charges / c.tasks, wallets: c.wallets,
                              prefix: c.runPrefix, seed: 2)
             let elapsed = clock.now - start
             return (elapsed, try await wallets.verifyAll())
@@ -194,16 +201,18 @@ enum ChargeBenchmark {
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print("strata charges \(c.url.backend.rawValue): \(c.charges) charges, \(c.tasks) task(s), pool of \(c.tasks), "
+            + (c.defaultExecutor ? "default executor, " : "the pool's executor, ")
             + "\(c.wallets) wallets, ledgers verified, " + String(format: "%.3f s, charges/s %.1f", seconds, Double(c.charges) / seconds))
     }
 
-    /// `perTask` charges in each of `tasks` tasks, each of a random wallet under a new run id.
+    /// `perTask` charges in each of `tasks` tasks (preferring `executor`), each of a random
+    /// wallet under a new run id.
     /// - Throws: a ``DatabaseError`` or ``WalletError``, or when a charge was a replay.
-    private static func charge(_ wallets: WalletService, tasks: Int, perTask: Int, wallets count: Int,
+    private static func charge(_ wallets: WalletService, on executor: (any TaskExecutor)?, tasks: Int, perTask: Int, wallets count: Int,
                                prefix: String, seed: UInt64) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for t in 0..<tasks {
-                group.addTask {
+                group.addTask(executorPreference: executor) {
                     var random = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(t))
                     for i in 0..<perTask {
                         let n = Int.random(in: 1...count, using: &random)

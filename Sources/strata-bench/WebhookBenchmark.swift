@@ -110,7 +110,7 @@ enum WebhookBenchmark {
         let storers = min(c.pool, 8)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for s in 0..<storers {
-                group.addTask {
+                group.addTask(executorPreference: db.executor) {
                     for i in stride(from: s, to: c.events, by: storers) {
                         let body = #"{"id":"evt_bench_\#(i)","object":"event","type":"bench.noop","data":{"object":{}}}"#
                         let header = WebhookSignature.sign(payload: body, secret: secret, at: clock.now())
@@ -129,7 +129,7 @@ enum WebhookBenchmark {
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in workers {
-                group.addTask {
+                group.addTask(executorPreference: db.executor) {
                     while try await worker.runDue(limit: c.batch).claimed > 0 {}
                 }
             }

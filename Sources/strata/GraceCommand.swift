@@ -37,11 +37,14 @@ struct BillingChangeOptions: ParsableArguments {
 }
 
 /// Runs a body over a short-lived pool, closing it on every path.
+///
+/// The body runs on the pool's executor: its statements run in place on the connection
+/// threads (a webhook worker's loop is almost all statements).
 func withBillingDatabase(_ connection: ConnectionOptions, maxConnections: Int = 2,
                          _ body: (Database) async throws -> Void) async throws {
     let db = try connection.database(maxConnections: maxConnections)
     do {
-        try await body(db)
+        try await withTaskExecutorPreference(db.executor) { try await body(db) }
     } catch {
         await db.close()
         throw error

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import StrataDrivers
 import StrataSQL
 import Testing
@@ -72,21 +73,33 @@ struct DatabaseExecutorTests {
     @Test(arguments: Backend.allCases, TaskPlacement.allCases)
     func aWaitingLeaseCanBeCancelled(_ backend: Backend, _ placement: TaskPlacement) async throws {
         let db = try backend.database(maxConnections: 1)
-        let sleep = backend.fixture.sleep(1.5)
+        // The holder keeps the one connection until the test lets go (60 s at most), so
+        // nothing here depends on how fast a loaded machine runs the test.
+        let holding = Atomic<Bool>(false), letGo = Atomic<Bool>(false)
         let holder = Task(executorPreference: placement.executor(of: db)) {
-            try await db.withConnection { conn in try conn.executeUnprepared(sleep) }
+            try await db.withConnection { conn in
+                _ = try conn.queryFirst("SELECT \(1) AS one")
+                holding.store(true, ordering: .sequentiallyConsistent)
+                let deadline = ContinuousClock.now + .seconds(60)
+                while !letGo.load(ordering: .sequentiallyConsistent) && ContinuousClock.now < deadline {
+                    usleep(1_000)
+                }
+                return letGo.load(ordering: .sequentiallyConsistent)
+            }
         }
-        try await Task.sleep(for: .milliseconds(300))
-        let started = ContinuousClock.now
+        while !holding.load(ordering: .sequentiallyConsistent) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         let waiter = Task(executorPreference: placement.executor(of: db)) {
             try await db.withConnection { conn in try conn.queryFirst("SELECT \(2) AS two") }
         }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: .milliseconds(50))
         waiter.cancel()
         let outcome = await waiter.result
+        letGo.store(true, ordering: .sequentiallyConsistent)
         #expect(throws: CancellationError.self) { try outcome.get() }
-        #expect(ContinuousClock.now - started < .seconds(1.4), "the cancelled waiter waited for the holder")
-        _ = try await holder.value
+        let heldUntilLetGo = try await holder.value
+        #expect(heldUntilLetGo, "the cancelled waiter waited for the holder's connection")
         let one: Int64 = try await db.withConnection { try $0.queryFirst("SELECT 1 AS one")!.decode("one") }
         #expect(one == 1)
         await db.close()
