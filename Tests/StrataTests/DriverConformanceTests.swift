@@ -155,6 +155,52 @@ struct DriverConformanceTests {
         await db.close()
     }
 
+    /// A transaction whose first statement is one the connection has prepared already
+    /// (PostgreSQL then sends BEGIN with it in one round trip) commits, rolls back and
+    /// fails exactly like any other, and leaves the connection usable.
+    @Test(arguments: Backend.allCases)
+    func transactionsThatStartWithAPreparedStatement(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 1)
+        let table = uniqueName("txp")
+        try await db.withConnection { conn in
+            try conn.executeUnprepared("CREATE TABLE \(table) (id INT PRIMARY KEY, v INT NOT NULL)")
+            // Prepares both statements on the pool's one connection.
+            try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (\(0), \(0))")
+            _ = try conn.query("SELECT v FROM \(identifier: table) WHERE id = \(0)")
+        }
+        @Sendable func insert(_ conn: any SQLConnection, _ id: Int) throws {
+            try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (\(id), \(id * 10))")
+        }
+        try await db.transaction { try insert($0, 1) }
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await db.transaction { conn in
+                try insert(conn, 2)
+                throw Boom()
+            }
+        }
+        // The first statement itself fails: the error is the statement's, nothing stays.
+        let failure = await #expect(throws: DatabaseError.self) {
+            try await db.transaction { try insert($0, 1) }
+        }
+        #expect(failure?.category == .uniqueViolation, "\(String(describing: failure))")
+        // Read inside a transaction, then a statement with no binds after it.
+        let seen: Int64? = try await db.transaction { conn in
+            let v = try conn.queryFirst("SELECT v FROM \(identifier: table) WHERE id = \(1)")?.decode("v", as: Int64.self)
+            try conn.executeUnprepared("DELETE FROM \(table) WHERE id = 0")
+            return v
+        }
+        #expect(seen == 10)
+        // A transaction that runs nothing commits nothing and fails nothing.
+        try await db.transaction { _ in }
+        let ids: [Int64] = try await db.withConnection { conn in
+            try conn.query("SELECT id FROM \(identifier: table) ORDER BY id").map { try $0.decode("id") }
+        }
+        #expect(ids == [1])
+        try await db.withConnection { try $0.executeUnprepared("DROP TABLE \(table)") }
+        await db.close()
+    }
+
     @Test(arguments: Backend.allCases)
     func concurrentTasksShareABoundedPool(_ backend: Backend) async throws {
         let db = try backend.database(maxConnections: 5)
