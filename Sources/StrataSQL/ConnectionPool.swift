@@ -5,8 +5,10 @@ import Synchronization
 /// Hands out at most `limit` connections, and runs the jobs of tasks that prefer it on
 /// their threads.
 ///
-/// Leasing and releasing take a lock, not an actor hop; a task waits only when every
-/// connection is leased, and waiters are served first come, first served.
+/// Each slot carries its own lease flag, so a lease of a free slot and a release with
+/// no one waiting take no lock and no actor hop; the pool's lock is taken to find a
+/// slot, to add one, and to queue or wake a waiting task. A task waits only when every
+/// connection is leased.
 ///
 /// As a `TaskExecutor` the pool runs a task between its statements on one of the
 /// connection threads, and keeps it on the thread it last ran a statement on. A lease
@@ -20,13 +22,15 @@ final class ConnectionPool: TaskExecutor, Sendable {
     private let limit: Int
     private let logger: Logger
     private let state = Mutex(State())
+    /// Waiters queued in `state`, readable without the lock by a release.
+    private let waiterCount = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
+    /// The slot released last: a lease from outside the pool's threads looks there
+    /// first, since its thread may still be polling for work.
+    private let lastReleased = Atomic<Int>(0)
 
     private struct State {
         var slots: [ConnectionSlot] = []
-        /// Indexes of free slots, the most recently released last.
-        var free: [Int] = []
-        var leased: [Bool] = []
-        var closed = false
         var waiters: [Waiter] = []
         var nextWaiterID = 0
     }
@@ -34,12 +38,6 @@ final class ConnectionPool: TaskExecutor, Sendable {
     private struct Waiter {
         var id: Int
         var continuation: CheckedContinuation<ConnectionSlot, Error>
-    }
-
-    private enum Attempt {
-        case leased(ConnectionSlot)
-        case wait(id: Int)
-        case closed
     }
 
     init(url: DatabaseURL, driver: any DatabaseDriver, limit: Int, logger: Logger) {
@@ -63,37 +61,60 @@ final class ConnectionPool: TaskExecutor, Sendable {
 
     /// A connection slot for the caller alone until ``release(_:)``.
     func lease() async throws -> ConnectionSlot {
-        if let thread = ConnectionThread.current, thread.owner == ObjectIdentifier(self), thread.backlog > 0 {
-            await makeWay(from: thread)
+        if closed.load(ordering: .acquiring) { throw Self.closedError }
+        if let own = ownSlot() {
+            if own.thread.backlog > 0 {
+                await makeWay(from: own.thread)
+            } else if own.tryAcquire() {
+                return own
+            }
         }
-        let waiterID: Int
-        switch state.withLock({ tryLease(&$0) }) {
-        case .leased(let slot): return slot
-        case .closed: throw Self.closedError
-        case .wait(let id): waiterID = id
+        let first: (slot: ConnectionSlot?, waiterID: Int) = state.withLock { s in
+            if let slot = findFreeSlot(&s) { return (slot, 0) }
+            s.nextWaiterID += 1
+            return (nil, s.nextWaiterID)
         }
+        if let slot = first.slot { return slot }
+        let waiterID = first.waiterID
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ConnectionSlot, Error>) in
                 let outcome: Result<ConnectionSlot, Error>? = state.withLock { s in
-                    // A slot may have come free since the first look.
-                    switch tryLease(&s) {
-                    case .leased(let slot): return .success(slot)
-                    case .closed: return .failure(Self.closedError)
-                    case .wait:
-                        if Task.isCancelled { return .failure(CancellationError()) }
-                        s.waiters.append(Waiter(id: waiterID, continuation: continuation))
-                        return nil
+                    if closed.load(ordering: .acquiring) { return .failure(Self.closedError) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    // Counted before the last look, so a release that frees a slot after
+                    // it sees the waiter and hands the slot over.
+                    waiterCount.add(1, ordering: .sequentiallyConsistent)
+                    if let slot = findFreeSlot(&s) {
+                        waiterCount.subtract(1, ordering: .sequentiallyConsistent)
+                        return .success(slot)
                     }
+                    s.waiters.append(Waiter(id: waiterID, continuation: continuation))
+                    return nil
                 }
                 if let outcome { continuation.resume(with: outcome) }
             }
         } onCancel: {
             let waiter: Waiter? = state.withLock { s in
                 guard let i = s.waiters.firstIndex(where: { $0.id == waiterID }) else { return nil }
+                waiterCount.subtract(1, ordering: .sequentiallyConsistent)
                 return s.waiters.remove(at: i)
             }
             waiter?.continuation.resume(throwing: CancellationError())
         }
+    }
+
+    /// Gives a slot back, and hands it to the first waiter if there is one.
+    func release(_ slot: ConnectionSlot) {
+        slot.markFree()
+        lastReleased.store(slot.index, ordering: .relaxed)
+        guard waiterCount.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        let waiter: Waiter? = state.withLock { s in
+            // Someone may have taken the slot since; then their release hands it over.
+            guard !s.waiters.isEmpty, slot.tryAcquire() else { return nil }
+            waiterCount.subtract(1, ordering: .sequentiallyConsistent)
+            return s.waiters.removeFirst()
+        }
+        waiter?.continuation.resume(returning: slot)
     }
 
     /// Moves the calling task off `thread`, where other work waits behind it: to an idle
@@ -105,7 +126,7 @@ final class ConnectionPool: TaskExecutor, Sendable {
     /// way once a lease keeps that fair, and spreads tasks over idle threads.
     private func makeWay(from thread: ConnectionThread) async {
         let target = state.withLock { s in
-            s.slots.first { $0.thread !== thread && !s.leased[$0.index] && $0.thread.isIdle }?.thread
+            s.slots.first { $0.thread !== thread && !$0.isLeased && $0.thread.isIdle }?.thread
         } ?? thread
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             // Resumed there, the task is queued on that thread (see `threadForJob`).
@@ -113,54 +134,35 @@ final class ConnectionPool: TaskExecutor, Sendable {
         }
     }
 
-    /// Takes the caller's own thread's slot when it is free, else the most recently
-    /// released one, else a new one below the limit.
-    private func tryLease(_ s: inout State) -> Attempt {
-        if s.closed { return .closed }
-        if let own = ownSlotIndex(s), !s.leased[own], let i = s.free.lastIndex(of: own) {
-            s.free.remove(at: i)
-            s.leased[own] = true
-            return .leased(s.slots[own])
+    /// Takes the caller's own thread's slot when it is free, else the one released last,
+    /// else any free one, else a new one below the limit.
+    private func findFreeSlot(_ s: inout State) -> ConnectionSlot? {
+        if let own = ownSlot(), own.tryAcquire() { return own }
+        let count = s.slots.count
+        if count > 0 {
+            let start = min(lastReleased.load(ordering: .relaxed), count - 1)
+            for offset in 0..<count {
+                let slot = s.slots[(start + offset) % count]
+                if slot.tryAcquire() { return slot }
+            }
         }
-        if let index = s.free.popLast() {
-            s.leased[index] = true
-            return .leased(s.slots[index])
-        }
-        if s.slots.count < limit {
-            let slot = addSlot(&s)
-            s.free.removeLast()
-            s.leased[slot.index] = true
-            return .leased(slot)
-        }
-        s.nextWaiterID += 1
-        return .wait(id: s.nextWaiterID)
-    }
-
-    /// Gives a slot back: to the first waiter, or to the free list.
-    func release(_ slot: ConnectionSlot) {
-        let waiter: Waiter? = state.withLock { s in
-            if !s.closed, !s.waiters.isEmpty { return s.waiters.removeFirst() }
-            s.leased[slot.index] = false
-            s.free.append(slot.index)
-            return nil
-        }
-        waiter?.continuation.resume(returning: slot)
+        guard count < limit else { return nil }
+        let slot = addSlot(&s)
+        _ = slot.tryAcquire()
+        return slot
     }
 
     /// A new slot, free, with its thread started (its connection opens at its first lease).
     private func addSlot(_ s: inout State) -> ConnectionSlot {
         let slot = ConnectionSlot(index: s.slots.count, owner: ObjectIdentifier(self), url: url, driver: driver, logger: logger)
         s.slots.append(slot)
-        s.leased.append(false)
-        s.free.append(slot.index)
         return slot
     }
 
-    /// The index of the slot whose thread the caller runs on, if it is one of ours.
-    private func ownSlotIndex(_ s: State) -> Int? {
-        guard let thread = ConnectionThread.current, thread.owner == ObjectIdentifier(self),
-              thread.slotIndex < s.slots.count else { return nil }
-        return thread.slotIndex
+    /// The slot whose thread the caller runs on, if it is one of ours.
+    private func ownSlot() -> ConnectionSlot? {
+        guard let thread = ConnectionThread.current, thread.owner == ObjectIdentifier(self) else { return nil }
+        return thread.slot
     }
 
     // MARK: Closing
@@ -169,7 +171,8 @@ final class ConnectionPool: TaskExecutor, Sendable {
     /// (a lease that runs now finishes first) and ends the threads.
     func close() async {
         let (slots, waiters) = state.withLock { s -> ([ConnectionSlot], [Waiter]) in
-            s.closed = true
+            closed.store(true, ordering: .releasing)
+            waiterCount.store(0, ordering: .sequentiallyConsistent)
             defer { s.waiters.removeAll() }
             return (s.slots, s.waiters)
         }
@@ -195,11 +198,11 @@ final class ConnectionPool: TaskExecutor, Sendable {
     /// connection is free first), or a new one below the limit; `nil` when every thread
     /// is busy or the pool is closed.
     private func threadForJob() -> ConnectionThread? {
-        state.withLock { s in
-            if s.closed { return nil }
-            if let own = ownSlotIndex(s) { return s.slots[own].thread }
+        if closed.load(ordering: .acquiring) { return nil }
+        if let own = ownSlot() { return own.thread }
+        return state.withLock { s in
             let idle = s.slots.filter { $0.thread.isIdle }
-            if let free = idle.first(where: { !s.leased[$0.index] }) ?? idle.first { return free.thread }
+            if let free = idle.first(where: { !$0.isLeased }) ?? idle.first { return free.thread }
             if s.slots.count < limit { return addSlot(&s).thread }
             return nil
         }

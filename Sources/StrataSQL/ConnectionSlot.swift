@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// One place in the pool: a thread and the connection that lives on it.
 ///
@@ -16,6 +17,9 @@ final class ConnectionSlot: @unchecked Sendable {
     private var connection: (any SQLConnection)?
     private var closed = false
 
+    /// Set while a task holds the slot; taken and given back without the pool's lock.
+    private let leaseFlag = Atomic<Bool>(false)
+
     /// Shared with the task that cancels: guarded by `state`.
     private let state = NSLock()
     private var canceller: (any SQLCanceller)?
@@ -28,7 +32,20 @@ final class ConnectionSlot: @unchecked Sendable {
         self.driver = driver
         self.logger = logger
         self.thread = ConnectionThread(owner: owner, slotIndex: index, name: "strata-conn-\(index)")
+        thread.slot = self
     }
+
+    /// Takes the slot if it is free.
+    func tryAcquire() -> Bool {
+        leaseFlag.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged
+    }
+
+    /// Frees the slot (the pool then hands it to a waiter, if one waits).
+    func markFree() {
+        leaseFlag.store(false, ordering: .sequentiallyConsistent)
+    }
+
+    var isLeased: Bool { leaseFlag.load(ordering: .relaxed) }
 
     /// Runs `body` with the slot's connection on the slot's thread: in place when the
     /// task already runs there, else handed over to the thread and awaited.
