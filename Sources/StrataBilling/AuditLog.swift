@@ -26,11 +26,15 @@ public struct AuditEntry: Sendable, Hashable {
 /// ```
 public enum AuditLog {
     /// Writes one audit row in the caller's transaction.
+    ///
+    /// The insert is deferred (``SQLConnection/executeDeferred(_:)``): where the driver
+    /// can, it goes out with the transaction's `COMMIT`, and a failed insert fails the
+    /// commit.
     public static func record(_ conn: any SQLConnection, context: BillingContext, action: String,
                               subjectType: String, subjectID: String, details: [String: any Sendable] = [:],
                               at time: SQLTimestamp) throws {
         let json = try SQLJSON(jsonObject: details)
-        try conn.execute("""
+        try conn.executeDeferred("""
             INSERT INTO billing_audit (occurred_at, actor, action, subject_type, subject_id, request_id, details)
             VALUES (\(time), \(context.actor), \(action), \(subjectType), \(subjectID), \(context.requestID), \(json))
             """)

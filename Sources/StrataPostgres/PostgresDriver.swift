@@ -31,13 +31,18 @@ final class PostgresConnection: SQLConnection {
     let dialect: any SQLDialect = PostgresDialect()
     private var handle: OpaquePointer?
     private let noticeSink: NoticeSink
-    private(set) var isBroken = false
+    var isBroken = false
     /// Prepared statements by SQL text and parameter types; `nil` when the URL turned the cache off.
     private var statements: [StatementKey: String]?
     private var statementsPrepared = 0
+    /// The column index of each prepared statement's last result, by statement name.
+    private var statementColumns: [String: ColumnIndex] = [:]
     /// `BEGIN` promised by ``beginTransaction()`` and not sent yet: it goes out in one
     /// pipeline with the next prepared statement, or on its own before anything else.
     private var beginPending = false
+    /// Statements of the open transaction held back by ``executeDeferred(_:)``: they go
+    /// out in one pipeline with the next statement or with `COMMIT`.
+    private var deferred: [PostgresStatement] = []
     static let statementCacheLimit = 256
 
     private struct StatementKey: Hashable {
@@ -120,7 +125,7 @@ final class PostgresConnection: SQLConnection {
 
     func executeUnprepared(_ sql: String) throws -> QueryResult {
         let conn = try liveHandle(sql)
-        try sendPendingBegin(conn)
+        try sendPending(conn)
         return try consume(PQexec(conn, sql), sql: sql)
     }
 
@@ -132,22 +137,60 @@ final class PostgresConnection: SQLConnection {
         beginPending = true
     }
 
+    /// Holds a prepared statement of the open transaction back, to send it with the next
+    /// statement or with `COMMIT`; anything else runs at once.
+    func executeDeferred(_ query: SQLQuery) throws {
+        let (sql, binds) = try query.render(for: dialect)
+        let conn = try liveHandle(sql)
+        let encoded = binds.map(PostgresBind.init)
+        let inTransaction = beginPending || PQtransactionStatus(conn) == PQTRANS_INTRANS
+        guard inTransaction, !binds.isEmpty, let name = statements?[StatementKey(sql: sql, types: encoded.map(\.oid))] else {
+            _ = try execute(query)
+            return
+        }
+        deferred.append(PostgresStatement(sql: sql, preparedName: name, binds: encoded))
+    }
+
     func commitTransaction() throws {
-        // A transaction that ran no statement was never begun on the server.
-        if beginPending { beginPending = false; return }
-        _ = try executeUnprepared("COMMIT")
+        let conn = try liveHandle("COMMIT")
+        if deferred.isEmpty {
+            // A transaction that ran no statement was never begun on the server.
+            if beginPending { beginPending = false; return }
+            _ = try consume(PQexec(conn, "COMMIT"), sql: "COMMIT")
+            return
+        }
+        _ = try runPending(conn, then: .command("COMMIT"))
     }
 
     func rollbackTransaction() throws {
+        deferred.removeAll()
         if beginPending { beginPending = false; return }
         _ = try executeUnprepared("ROLLBACK")
     }
 
-    /// Sends a promised `BEGIN` on its own, when the next statement cannot carry it.
-    private func sendPendingBegin(_ conn: OpaquePointer) throws {
-        guard beginPending else { return }
+    /// Sends a promised `BEGIN` and the deferred statements, when the next statement
+    /// cannot go out with them.
+    private func sendPending(_ conn: OpaquePointer) throws {
+        if deferred.isEmpty {
+            guard beginPending else { return }
+            beginPending = false
+            _ = try consume(PQexec(conn, "BEGIN"), sql: "BEGIN")
+            return
+        }
+        _ = try runPending(conn, then: nil)
+    }
+
+    /// Runs the pending `BEGIN`, the deferred statements and `last` in one pipeline;
+    /// throws the first error, else returns `last`'s result.
+    private func runPending(_ conn: OpaquePointer, then last: PostgresStatement?) throws -> QueryResult {
+        var steps = beginPending ? [PostgresStatement.command("BEGIN")] : []
+        steps += deferred
+        if let last { steps.append(last) }
         beginPending = false
-        _ = try consume(PQexec(conn, "BEGIN"), sql: "BEGIN")
+        deferred.removeAll()
+        let results = try PostgresPipeline.run(steps, on: conn, connection: self)
+        for result in results { _ = try result.get() }
+        return try results.last?.get() ?? QueryResult()
     }
 
     private func liveHandle(_ sql: String) throws -> OpaquePointer {
@@ -161,90 +204,30 @@ final class PostgresConnection: SQLConnection {
         let conn = try liveHandle(sql)
         let encoded = binds.map(PostgresBind.init)
         var types = encoded.map(\.oid)
-        var formats = encoded.map { $0.isBinary ? Int32(1) : Int32(0) }
-        var lengths = encoded.map { Int32($0.bytes?.count ?? 0) }
-        // Text binds carry a NUL terminator; binary ones are read by length.
-        let buffers: [UnsafeMutablePointer<CChar>?] = encoded.map { bind in
-            guard let bytes = bind.bytes else { return nil }
-            let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
-            bytes.withUnsafeBufferPointer { src in
-                src.withMemoryRebound(to: CChar.self) { p.initialize(from: $0.baseAddress!, count: bytes.count) }
-            }
-            p[bytes.count] = 0
-            return p
-        }
-        defer { buffers.forEach { $0?.deallocate() } }
-        let values = buffers.map { UnsafePointer($0) }
         let key = StatementKey(sql: sql, types: types)
-        if prepare, beginPending, let name = statements?[key] {
-            beginPending = false
-            return try values.withUnsafeBufferPointer { valuesPtr in
-                try executePreparedAfterBegin(conn, name: name, sql: sql, count: Int32(binds.count),
-                                              values: valuesPtr.baseAddress, lengths: &lengths, formats: &formats)
-            }
+        if prepare, beginPending || !deferred.isEmpty, let name = statements?[key] {
+            return try runPending(conn, then: PostgresStatement(sql: sql, preparedName: name, binds: encoded))
         }
-        try sendPendingBegin(conn)
+        try sendPending(conn)
         if prepare, let name = try preparedStatement(conn, key) {
-            let result = values.withUnsafeBufferPointer { valuesPtr in
-                PQexecPrepared(conn, name, Int32(binds.count), valuesPtr.baseAddress, &lengths, &formats, 0)
+            let result = PostgresStatement(sql: sql, preparedName: name, binds: encoded).withParameters {
+                PQexecPrepared(conn, name, $0, $1, $2, $3, 0)
             }
             do {
-                return try consume(result, sql: sql)
+                return try consume(result, sql: sql, statement: name)
             } catch let error as DatabaseError where error.code == "0A000" {
                 // "cached plan must not change result type": DDL changed a table under a
                 // `SELECT *`. The statement is forgotten; outside a transaction it runs
                 // again at once, unnamed. (Inside one the transaction is already aborted.)
                 statements?[key] = nil
+                statementColumns[name] = nil
                 guard PQtransactionStatus(conn) == PQTRANS_IDLE else { throw error }
             }
         }
-        let result = values.withUnsafeBufferPointer { valuesPtr in
-            PQexecParams(conn, sql, Int32(binds.count), &types, valuesPtr.baseAddress, &lengths, &formats, 0)
+        let result = PostgresStatement(sql: sql, preparedName: nil, binds: encoded).withParameters {
+            PQexecParams(conn, sql, $0, &types, $1, $2, $3, 0)
         }
         return try consume(result, sql: sql)
-    }
-
-    /// Sends `BEGIN` and a prepared statement in one pipeline, one round trip, and reads
-    /// both results: BEGIN's error if it failed, else the statement's result or error.
-    private func executePreparedAfterBegin(_ conn: OpaquePointer, name: String, sql: String, count: Int32,
-                                           values: UnsafePointer<UnsafePointer<CChar>?>?,
-                                           lengths: UnsafeMutablePointer<Int32>,
-                                           formats: UnsafeMutablePointer<Int32>) throws -> QueryResult {
-        guard PQenterPipelineMode(conn) == 1 else {
-            // Not idle: cannot happen between statements; go the plain way.
-            _ = try consume(PQexec(conn, "BEGIN"), sql: "BEGIN")
-            return try consume(PQexecPrepared(conn, name, count, values, lengths, formats, 0), sql: sql)
-        }
-        let sent = PQsendQueryParams(conn, "BEGIN", 0, nil, nil, nil, nil, 0) == 1
-            && PQsendQueryPrepared(conn, name, count, values, lengths, formats, 0) == 1
-            && PQpipelineSync(conn) == 1
-        guard sent else {
-            let error = failure(message: String(cString: PQerrorMessage(conn)), sql: sql)
-            leavePipeline(conn)
-            throw error
-        }
-        // Each query's result is followed by a NULL; the sync point ends the pipeline.
-        let begin = Result { try consume(PQgetResult(conn), sql: "BEGIN") }
-        _ = PQgetResult(conn)
-        let statement = Result { try consume(PQgetResult(conn), sql: sql) }
-        leavePipeline(conn)
-        _ = try begin.get()
-        return try statement.get()
-    }
-
-    /// Reads what is left up to the sync point and leaves pipeline mode; a connection
-    /// that cannot leave it is broken.
-    private func leavePipeline(_ conn: OpaquePointer) {
-        var rounds = 0
-        while PQexitPipelineMode(conn) != 1 {
-            rounds += 1
-            guard rounds < 16, PQstatus(conn) == CONNECTION_OK else { isBroken = true; return }
-            while let result = PQgetResult(conn) {
-                let status = PQresultStatus(result)
-                PQclear(result)
-                if status == PGRES_PIPELINE_SYNC { break }
-            }
-        }
     }
 
     /// The name of `key`'s prepared statement, preparing it on first use; `nil` when the
@@ -263,7 +246,7 @@ final class PostgresConnection: SQLConnection {
     }
 
     /// Reads a result into rows, or turns it into a ``DatabaseError``; frees it either way.
-    private func consume(_ result: OpaquePointer?, sql: String) throws -> QueryResult {
+    func consume(_ result: OpaquePointer?, sql: String, statement: String? = nil) throws -> QueryResult {
         guard let result else {
             throw failure(message: handle.map { String(cString: PQerrorMessage($0)) } ?? "no result", sql: sql)
         }
@@ -271,7 +254,7 @@ final class PostgresConnection: SQLConnection {
         let status = PQresultStatus(result)
         switch status {
         case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
-            return QueryResult(rows: Self.rows(of: result), rowsAffected: Int64(PQntuples(result)))
+            return QueryResult(rows: rows(of: result, statement: statement), rowsAffected: Int64(PQntuples(result)))
         case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
             let tuples = String(cString: PQcmdTuples(result))
             return QueryResult(rowsAffected: Int64(tuples) ?? 0)
@@ -300,22 +283,28 @@ final class PostgresConnection: SQLConnection {
         return failure(message: message, sql: sql)
     }
 
-    private func failure(message: String, sql: String) -> DatabaseError {
+    func failure(message: String, sql: String) -> DatabaseError {
         if let handle, PQstatus(handle) != CONNECTION_OK { isBroken = true }
         let category: DatabaseError.Category = isBroken ? .connectionLost : .other
         return DatabaseError(category, message: message.trimmingCharacters(in: .whitespacesAndNewlines), sql: sql)
     }
 
-    private static func rows(of result: OpaquePointer) -> [Row] {
+    /// The result's rows; a prepared statement's column index is built once and reused.
+    private func rows(of result: OpaquePointer, statement: String?) -> [Row] {
         let rowCount = Int(PQntuples(result))
         let fieldCount = Int(PQnfields(result))
-        var names: [String] = []
         var oids: [UInt32] = []
+        oids.reserveCapacity(fieldCount)
         for f in 0..<fieldCount {
-            names.append(String(cString: PQfname(result, Int32(f))))
             oids.append(UInt32(PQftype(result, Int32(f))))
         }
-        let columns = ColumnIndex(names)
+        let columns: ColumnIndex
+        if let statement, let cached = statementColumns[statement], Self.hasColumns(result, cached.names) {
+            columns = cached
+        } else {
+            columns = ColumnIndex((0..<fieldCount).map { String(cString: PQfname(result, Int32($0))) })
+            if let statement { statementColumns[statement] = columns }
+        }
         var rows: [Row] = []
         rows.reserveCapacity(rowCount)
         for r in 0..<rowCount {
@@ -333,6 +322,17 @@ final class PostgresConnection: SQLConnection {
             rows.append(Row(columns: columns, values: values))
         }
         return rows
+    }
+
+    /// Whether the result's columns carry exactly these names, in this order.
+    private static func hasColumns(_ result: OpaquePointer, _ names: [String]) -> Bool {
+        guard Int(PQnfields(result)) == names.count else { return false }
+        for (f, name) in names.enumerated() {
+            guard let field = PQfname(result, Int32(f)) else { return false }
+            let bytes = UnsafeRawBufferPointer(start: field, count: strlen(field))
+            guard name.utf8.elementsEqual(bytes) else { return false }
+        }
+        return true
     }
 
     private static func connectError(_ raw: String, url: DatabaseURL) -> DatabaseError {

@@ -33,6 +33,16 @@ public protocol SQLConnection: AnyObject {
     /// - Throws: ``DatabaseError``.
     func beginTransaction() throws
 
+    /// Runs a statement of the open transaction whose result the caller does not need.
+    ///
+    /// A driver may hold it back and send it with the transaction's next statement or
+    /// with `COMMIT`, in one round trip; an error it raises is then thrown by that call,
+    /// and the transaction fails as it would have. Outside a transaction, and by
+    /// default, it runs at once.
+    ///
+    /// - Throws: ``DatabaseError``.
+    func executeDeferred(_ query: SQLQuery) throws
+
     /// Commits the transaction ``beginTransaction()`` started. The default sends `COMMIT`.
     ///
     /// - Throws: ``DatabaseError``.
@@ -58,6 +68,7 @@ public protocol SQLCanceller: Sendable {
 
 extension SQLConnection {
     public func beginTransaction() throws { try executeUnprepared("BEGIN") }
+    public func executeDeferred(_ query: SQLQuery) throws { try execute(query) }
     public func commitTransaction() throws { try executeUnprepared("COMMIT") }
     public func rollbackTransaction() throws { try executeUnprepared("ROLLBACK") }
 

@@ -201,6 +201,62 @@ struct DriverConformanceTests {
         await db.close()
     }
 
+    /// A deferred statement (PostgreSQL sends it with the next statement or with COMMIT)
+    /// takes effect in its transaction exactly when an immediate one would, and its
+    /// failure fails the transaction.
+    @Test(arguments: Backend.allCases)
+    func deferredStatementsBelongToTheirTransaction(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 1)
+        let table = uniqueName("txd")
+        try await db.withConnection { conn in
+            try conn.executeUnprepared("CREATE TABLE \(table) (id INT PRIMARY KEY, v INT NOT NULL)")
+            try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (\(0), \(0))")
+        }
+        @Sendable func later(_ conn: any SQLConnection, _ id: Int) throws {
+            try conn.executeDeferred("INSERT INTO \(identifier: table) (id, v) VALUES (\(id), \(id * 10))")
+        }
+        @Sendable func count(_ conn: any SQLConnection) throws -> Int64 {
+            try conn.queryFirst("SELECT COUNT(*) AS n FROM \(identifier: table) WHERE id >= \(0)")!.decode("n")
+        }
+        // Committed with the transaction, and seen by the transaction's next statement.
+        let seenInside = try await db.transaction { conn in
+            try later(conn, 1)
+            try later(conn, 2)
+            return try count(conn)
+        }
+        #expect(seenInside == 3)
+        try await db.transaction { try later($0, 3) }
+        // Rolled back with the transaction.
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await db.transaction { conn in
+                try later(conn, 4)
+                throw Boom()
+            }
+        }
+        // A deferred statement that fails fails the commit, and takes the rest with it.
+        let failure = await #expect(throws: DatabaseError.self) {
+            try await db.transaction { conn in
+                _ = try count(conn)
+                try later(conn, 5)
+                try later(conn, 1)
+            }
+        }
+        #expect(failure?.category == .uniqueViolation, "\(String(describing: failure))")
+        // Outside a transaction it runs at once.
+        let alone: Int64 = try await db.withConnection { conn in
+            try later(conn, 6)
+            return try count(conn)
+        }
+        #expect(alone == 5)
+        let ids: [Int64] = try await db.withConnection { conn in
+            try conn.query("SELECT id FROM \(identifier: table) ORDER BY id").map { try $0.decode("id") }
+        }
+        #expect(ids == [0, 1, 2, 3, 6])
+        try await db.withConnection { try $0.executeUnprepared("DROP TABLE \(table)") }
+        await db.close()
+    }
+
     @Test(arguments: Backend.allCases)
     func concurrentTasksShareABoundedPool(_ backend: Backend) async throws {
         let db = try backend.database(maxConnections: 5)
