@@ -74,13 +74,13 @@ strata_charges() { # strata_charges ADMIN_URL RUN_PREFIX [--default-executor] ->
     "${@:3}"
 }
 
-# One pgbench invocation of the charge script: pgbench_charges TRANSACTIONS_PER_CLIENT
-# RUN_BASE; prints its tps without the initial connection time.
+# One pgbench invocation of a charge script: pgbench_charges TRANSACTIONS_PER_CLIENT
+# RUN_BASE [SCRIPT]; prints its tps without the initial connection time.
 pgbench_charges() {
   local out tps
   out=$(PGPASSWORD=$URL_PASSWORD PGOPTIONS=$SERVICES_PGOPTIONS \
         pgbench -h "$URL_HOST" -p "$URL_PORT" -U "$URL_USER" -n -M prepared \
-          -c "$SERVICES_TASKS" -j 2 -t "$1" -f bench/charge_floor_pg.sql \
+          -c "$SERVICES_TASKS" -j 2 -t "$1" -f "${3:-bench/charge_floor_pg.sql}" \
           -D wallets="$SERVICES_WALLETS" -D base="$2" -D n=0 -D agent=bench_agent -D kind=charge \
           -D actor=bench:charges -D action=wallet.charge -D subject=wallet \
           -D "now=$(date -u '+%Y-%m-%d %H:%M:%S.%6N+00')" -D "details=$SERVICES_PG_DETAILS" \
@@ -92,9 +92,20 @@ pgbench_charges() {
 
 # The floor on PostgreSQL for round R: a warm-up invocation, then the timed one. Run ids
 # are numbers, (R * 10 + phase) * 10^9 + client * 10^8 + n: unique in the database.
-pg_charge_floor() { # pg_charge_floor ROUND
-  pgbench_charges $((SERVICES_WARMUP / SERVICES_TASKS)) $((($1 * 10 + 1) * 1000000000)) >/dev/null
-  pgbench_charges $((SERVICES_CHARGES / SERVICES_TASKS)) $((($1 * 10 + 2) * 1000000000))
+pg_charge_floor() { # pg_charge_floor ROUND [SCRIPT]
+  pgbench_charges $((SERVICES_WARMUP / SERVICES_TASKS)) $((($1 * 10 + 1) * 1000000000)) "${2:-}" >/dev/null
+  pgbench_charges $((SERVICES_CHARGES / SERVICES_TASKS)) $((($1 * 10 + 2) * 1000000000)) "${2:-}"
+}
+
+# The reference beside the PostgreSQL floor: the same script with the audit insert and
+# COMMIT sent in one pipeline (\startpipeline … \endpipeline), as Strata sends them.
+# pgbench cannot pipeline BEGIN with the locking SELECT, whose \gset needs its result.
+PG_PIPELINED_SCRIPT=""
+pg_pipelined_script() {
+  PG_PIPELINED_SCRIPT="$WORK/charge_floor_pg_pipelined.sql"
+  sed -e 's/^INSERT INTO billing_audit/\\startpipeline\nINSERT INTO billing_audit/' \
+      -e 's/^COMMIT;$/COMMIT;\n\\endpipeline/' bench/charge_floor_pg.sql > "$PG_PIPELINED_SCRIPT"
+  grep -q '^\\endpipeline' "$PG_PIPELINED_SCRIPT" || die "cannot derive $PG_PIPELINED_SCRIPT"
 }
 
 mysql_charge_floor() { # mysql_charge_floor ROUND
@@ -109,7 +120,7 @@ mysql_charge_floor() { # mysql_charge_floor ROUND
 
 # Rounds of Strata and its floor, then the webhook runs, on one backend.
 services_backend() { # services_backend postgres|mysql ADMIN_URL
-  local backend=$1 admin=$2 s="" d="" f="" w="" r floor floor_name name=${1/mysql/mariadb}
+  local backend=$1 admin=$2 s="" d="" f="" p="" w="" r floor floor_name name=${1/mysql/mariadb}
   if [[ $backend == postgres ]]; then
     floor=pg_charge_floor floor_name="pgbench -M prepared -c8 -j2"
   else
@@ -127,6 +138,9 @@ services_backend() { # services_backend postgres|mysql ADMIN_URL
       f+=" $("$floor" "$r")"
     fi
     d+=" $(strata_charges "$admin" "d$r" --default-executor)"
+    if [[ $backend == postgres ]]; then
+      p+=" $(pg_charge_floor $((r + 100)) "$PG_PIPELINED_SCRIPT")"
+    fi
   done
   services_drop_db "$backend" "$admin"
   for ((r = 1; r <= RUNS; r++)); do
@@ -138,6 +152,9 @@ services_backend() { # services_backend postgres|mysql ADMIN_URL
   echo "$name: $SERVICES_CHARGES charges, $SERVICES_TASKS tasks over a pool of $SERVICES_TASKS, $SERVICES_WALLETS wallets, after $SERVICES_WARMUP untimed"
   report "$name  charges" "$s" "$floor_name" "$f" "$CHARGE_GOAL" charges/s
   report_reference "" "Strata, tasks on the default executor" "$d" charges/s
+  if [[ $backend == postgres ]]; then
+    report_reference "" "pgbench, audit insert + COMMIT pipelined" "$p" charges/s
+  fi
   # shellcheck disable=SC2086 # the run list splits on purpose
   awk -v label="$name  webhooks" -v m="$(median $w)" -v r="$w" -v n="$SERVICES_EVENTS" -v k="$SERVICES_WORKERS" 'BEGIN {
     c = split(r, a, " "); line = ""; for (i = 1; i <= c; i++) line = line sprintf(" %.0f", a[i])
@@ -151,6 +168,7 @@ bench_services() {
   # shellcheck disable=SC2046 # pkg-config's flags split on purpose
   gcc -O2 -Wall -o "$WORK/mysql_charge_floor" bench/mysql_charge_floor.c \
     $(pkg-config --cflags --libs libmariadb) -lpthread || die "cannot compile bench/mysql_charge_floor.c"
+  pg_pipelined_script
   trap services_cleanup EXIT
   local t0=$SECONDS
   echo "scripts/bench services — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $RUNS runs each, median compared"
