@@ -17,37 +17,10 @@ enum TaskPlacement: String, CaseIterable, Sendable, CustomTestStringConvertible 
 }
 
 /// `Database.executor`: tasks that prefer it run their statements in place on the
-/// connection's thread, share the pool as any task does, and outlive a closed database.
+/// connection's thread, wait and cancel as any task does, and outlive a closed database.
+/// (Sharing a bounded pool is the conformance suite's `concurrentTasksShareABoundedPool`.)
 @Suite("Database executor")
 struct DatabaseExecutorTests {
-    @Test(arguments: Backend.allCases, TaskPlacement.allCases)
-    func fiftyTasksShareAPoolOfFive(_ backend: Backend, _ placement: TaskPlacement) async throws {
-        let db = try backend.database(maxConnections: 5)
-        let sessionIDs = try await withThrowingTaskGroup(of: Set<Int64>.self) { group in
-            for task in 0..<50 {
-                group.addTask(executorPreference: placement.executor(of: db)) {
-                    var seen = Set<Int64>()
-                    for i in 0..<100 {
-                        let expected = Int64(task * 1000 + i)
-                        let (value, session): (Int64, Int64) = try await db.withConnection { conn in
-                            let v: Int64 = try conn.queryFirst("SELECT \(expected) + 0 AS v")!.decode("v")
-                            let s: Int64 = try conn.queryFirst(SQLQuery(unsafeSQL: backend.fixture.sessionID))!.decode("id")
-                            return (v, s)
-                        }
-                        #expect(value == expected)
-                        seen.insert(session)
-                    }
-                    return seen
-                }
-            }
-            var all = Set<Int64>()
-            for try await s in group { all.formUnion(s) }
-            return all
-        }
-        #expect(sessionIDs.count <= 5, "server sessions used: \(sessionIDs.count)")
-        await db.close()
-    }
-
     /// On the pool's executor the statement runs on the thread the task already runs on;
     /// on the default executor it never runs on the task's own thread.
     @Test(arguments: Backend.allCases, TaskPlacement.allCases)

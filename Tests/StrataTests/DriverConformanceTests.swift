@@ -147,12 +147,9 @@ struct DriverConformanceTests {
                 try conn.execute("INSERT INTO \(identifier: table) (id) VALUES (1)")
             }
         }
-        let ids: [Int64] = try await db.withConnection { conn in
-            try conn.query("SELECT id FROM \(identifier: table) ORDER BY id").map { try $0.decode("id") }
-        }
+        let ids = try await db.ids(in: table)
         #expect(ids == [1])
-        try await db.withConnection { try $0.executeUnprepared("DROP TABLE \(table)") }
-        await db.close()
+        try await db.dropAndClose(table)
     }
 
     /// A transaction whose first statement is one the connection has prepared already
@@ -193,12 +190,9 @@ struct DriverConformanceTests {
         #expect(seen == 10)
         // A transaction that runs nothing commits nothing and fails nothing.
         try await db.transaction { _ in }
-        let ids: [Int64] = try await db.withConnection { conn in
-            try conn.query("SELECT id FROM \(identifier: table) ORDER BY id").map { try $0.decode("id") }
-        }
+        let ids = try await db.ids(in: table)
         #expect(ids == [1])
-        try await db.withConnection { try $0.executeUnprepared("DROP TABLE \(table)") }
-        await db.close()
+        try await db.dropAndClose(table)
     }
 
     /// A deferred statement (PostgreSQL sends it with the next statement or with COMMIT)
@@ -249,20 +243,18 @@ struct DriverConformanceTests {
             return try count(conn)
         }
         #expect(alone == 5)
-        let ids: [Int64] = try await db.withConnection { conn in
-            try conn.query("SELECT id FROM \(identifier: table) ORDER BY id").map { try $0.decode("id") }
-        }
+        let ids = try await db.ids(in: table)
         #expect(ids == [0, 1, 2, 3, 6])
-        try await db.withConnection { try $0.executeUnprepared("DROP TABLE \(table)") }
-        await db.close()
+        try await db.dropAndClose(table)
     }
 
-    @Test(arguments: Backend.allCases)
-    func concurrentTasksShareABoundedPool(_ backend: Backend) async throws {
+    /// 50 tasks over a pool of 5, on Swift's default executor and on the pool's own.
+    @Test(arguments: Backend.allCases, TaskPlacement.allCases)
+    func concurrentTasksShareABoundedPool(_ backend: Backend, _ placement: TaskPlacement) async throws {
         let db = try backend.database(maxConnections: 5)
         let sessionIDs = try await withThrowingTaskGroup(of: Set<Int64>.self) { group in
             for task in 0..<50 {
-                group.addTask {
+                group.addTask(executorPreference: placement.executor(of: db)) {
                     var seen = Set<Int64>()
                     for i in 0..<100 {
                         let expected = Int64(task * 1000 + i)

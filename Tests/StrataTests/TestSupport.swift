@@ -196,3 +196,18 @@ let projectRoot: URL = {
     for _ in 0..<3 { url.deleteLastPathComponent() }
     return url
 }()
+
+extension Database {
+    /// The `id` column of a test table, in order.
+    func ids(in table: String) async throws -> [Int64] {
+        try await withConnection { conn in
+            try conn.query("SELECT id FROM \(identifier: table) ORDER BY id").map { try $0.decode("id") }
+        }
+    }
+
+    /// Drops a test table, then closes the pool.
+    func dropAndClose(_ table: String) async throws {
+        try await withConnection { try $0.executeUnprepared("DROP TABLE \(table)") }
+        await close()
+    }
+}
