@@ -106,7 +106,9 @@ final class ConnectionPool: TaskExecutor, Sendable {
     /// Gives a slot back, and hands it to the first waiter if there is one.
     func release(_ slot: ConnectionSlot) {
         slot.markFree()
-        lastReleased.store(slot.index, ordering: .relaxed)
+        // A hint for leases from outside the pool's threads; a task releasing in place
+        // keeps its thread busy, and writing the shared hint each time would cost more.
+        if !slot.thread.isCurrent { lastReleased.store(slot.index, ordering: .relaxed) }
         guard waiterCount.load(ordering: .sequentiallyConsistent) > 0 else { return }
         let waiter: Waiter? = state.withLock { s in
             // Someone may have taken the slot since; then their release hands it over.

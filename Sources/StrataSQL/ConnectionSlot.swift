@@ -20,11 +20,15 @@ final class ConnectionSlot: @unchecked Sendable {
     /// Set while a task holds the slot; taken and given back without the pool's lock.
     private let leaseFlag = Atomic<Bool>(false)
 
-    /// Shared with the task that cancels: guarded by `state`.
-    private let state = NSLock()
-    private var canceller: (any SQLCanceller)?
-    private var running = false
-    private var cancelRequested = false
+    /// Shared with the task that cancels.
+    private let cancellation = Mutex(Cancellation())
+
+    private struct Cancellation {
+        var canceller: (any SQLCanceller)?
+        /// Whether a lease's body runs now: only then does a cancel reach the server.
+        var running = false
+        var requested = false
+    }
 
     init(index: Int, owner: ObjectIdentifier, url: DatabaseURL, driver: any DatabaseDriver, logger: Logger) {
         self.index = index
@@ -53,32 +57,31 @@ final class ConnectionSlot: @unchecked Sendable {
     /// Cancelling the task cancels the statement running at that moment, where the
     /// driver allows it.
     func run<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        state.withLock { cancelRequested = false }
+        cancellation.withLock { $0.requested = false }
         return try await withTaskCancellationHandler {
             if thread.isCurrent {
                 return try runOnThread(body)
             }
             return try await thread.run { [self] in try runOnThread(body) }
         } onCancel: {
-            state.lock()
-            cancelRequested = true
-            // Only while the body runs, so a late cancel never hits the next lease's statement.
-            if running { canceller?.cancel() }
-            state.unlock()
+            cancellation.withLock { c in
+                c.requested = true
+                // Only while the body runs, so a late cancel never hits the next lease's statement.
+                if c.running { c.canceller?.cancel() }
+            }
         }
     }
 
     private func runOnThread<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        // The thread is not a task, so the lease's cancellation is tracked here.
-        try checkCancelled()
         let conn = try openConnection()
-        state.withLock { running = true }
-        defer { state.withLock { running = false } }
+        // The thread is not a task, so the lease's cancellation is tracked here.
+        let cancelled = cancellation.withLock { c in
+            if !c.requested { c.running = true }
+            return c.requested
+        }
+        if cancelled { throw CancellationError() }
+        defer { cancellation.withLock { $0.running = false } }
         return try body(conn)
-    }
-
-    private func checkCancelled() throws {
-        if state.withLock({ cancelRequested }) { throw CancellationError() }
     }
 
     /// The open connection, replacing one that broke.
@@ -89,12 +92,12 @@ final class ConnectionSlot: @unchecked Sendable {
             logger.debug("reopening a broken connection", metadata: ["slot": "\(index)"])
             broken.close()
             connection = nil
-            state.withLock { canceller = nil }
+            cancellation.withLock { $0.canceller = nil }
         }
         let opened = try driver.connect(to: url, logger: logger)
         connection = opened
         let made = opened.makeCanceller()
-        state.withLock { canceller = made }
+        cancellation.withLock { $0.canceller = made }
         return opened
     }
 
@@ -118,6 +121,6 @@ final class ConnectionSlot: @unchecked Sendable {
         closed = true
         connection?.close()
         connection = nil
-        state.withLock { canceller = nil }
+        cancellation.withLock { $0.canceller = nil }
     }
 }

@@ -18,8 +18,9 @@ final class ConnectionThread: @unchecked Sendable {
     /// slot of the thread a task runs on through these.
     let owner: ObjectIdentifier
     let slotIndex: Int
-    /// The slot that owns the thread; set once, before the slot is shared.
-    weak var slot: ConnectionSlot?
+    /// The slot that owns the thread (and outlives every lease made through it); set
+    /// once, before the slot is shared.
+    unowned(unsafe) var slot: ConnectionSlot?
 
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
