@@ -277,14 +277,17 @@ struct DriverConformanceTests {
         await db.close()
     }
 
-    @Test(arguments: Backend.allCases)
-    func cancellingTheTaskCancelsTheQuery(_ backend: Backend) async throws {
+    /// On the default executor the statement runs on the connection's thread while the
+    /// task waits; on the pool's executor the task itself runs it there. Either way a
+    /// cancel reaches the server.
+    @Test(arguments: Backend.allCases, TaskPlacement.allCases)
+    func cancellingTheTaskCancelsTheQuery(_ backend: Backend, _ placement: TaskPlacement) async throws {
         let db = try backend.database(maxConnections: 1)
         let observer = try backend.database(maxConnections: 1)
         // Connect first, so the cancel below lands while the statement runs.
         let session: Int64 = try await db.withConnection { try $0.queryFirst(SQLQuery(unsafeSQL: backend.fixture.sessionID))!.decode("id") }
         let started = ContinuousClock.now
-        let task = Task {
+        let task = Task(executorPreference: placement.executor(of: db)) {
             try await db.withConnection { conn in
                 try conn.executeUnprepared(backend.fixture.sleep(60))
             }
