@@ -35,7 +35,7 @@ final class ConnectionSlot: @unchecked Sendable {
         self.url = url
         self.driver = driver
         self.logger = logger
-        self.thread = ConnectionThread(owner: owner, slotIndex: index, name: "strata-conn-\(index)")
+        self.thread = ConnectionThread(owner: owner, name: "strata-conn-\(index)")
         thread.slot = self
     }
 

@@ -14,10 +14,9 @@ import Synchronization
 /// without a wake-up. Only a few threads of the process poll at once (``maxPollers``),
 /// so a busy pool on a small machine does not burn the cores the database server needs.
 final class ConnectionThread: @unchecked Sendable {
-    /// The pool the thread belongs to, and its slot there: ``ConnectionPool`` finds the
-    /// slot of the thread a task runs on through these.
+    /// The pool the thread belongs to: ``ConnectionPool`` finds the slot of the thread a
+    /// task runs on through this and ``slot``.
     let owner: ObjectIdentifier
-    let slotIndex: Int
     /// The slot that owns the thread (and outlives every lease made through it); set
     /// once, before the slot is shared.
     unowned(unsafe) var slot: ConnectionSlot?
@@ -37,9 +36,8 @@ final class ConnectionThread: @unchecked Sendable {
     static let maxPollers = max(1, ProcessInfo.processInfo.activeProcessorCount / 4)
     private static let pollers = Atomic<Int>(0)
 
-    init(owner: ObjectIdentifier, slotIndex: Int, name: String) {
+    init(owner: ObjectIdentifier, name: String) {
         self.owner = owner
-        self.slotIndex = slotIndex
         let thread = Thread { [self] in
             CurrentConnectionThread.set(self)
             self.runLoop()
