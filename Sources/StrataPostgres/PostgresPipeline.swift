@@ -48,8 +48,8 @@ enum PostgresPipeline {
         results.reserveCapacity(steps.count)
         for step in steps {
             results.append(Result { try connection.consume(PQgetResult(conn), sql: step.sql, statement: step.preparedName) })
-            // Each statement's results end with a NULL.
-            _ = PQgetResult(conn)
+            // Each statement's results end with a NULL (anything else would be freed).
+            if let extra = PQgetResult(conn) { PQclear(extra) }
         }
         leave(conn, connection: connection)
         return results
