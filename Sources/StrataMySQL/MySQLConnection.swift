@@ -228,7 +228,8 @@ final class MySQLConnection: SQLConnection {
                 if id != 0 { result.lastInsertID = Int64(truncatingIfNeeded: id) }
             } else {
                 let rows = try readRows(statement, fieldCount: fieldCount)
-                result.rows += rows
+                // The usual single result keeps its array; appending would copy it.
+                if result.rows.isEmpty { result.rows = rows } else { result.rows += rows }
                 result.rowsAffected = Int64(rows.count)
             }
             guard mysql_stmt_more_results(stmt) != 0 else { break }
