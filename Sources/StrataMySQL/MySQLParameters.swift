@@ -13,10 +13,11 @@ struct MySQLParameters: ~Copyable {
     /// - Throws: ``DatabaseError`` for a value MySQL cannot hold (a timestamp outside 0…9999).
     init(_ values: [SQLValue]) throws {
         // Everything that can fail happens before the first allocation.
-        let times = try values.map { value -> MYSQL_TIME? in
+        let hasTimes = values.contains { if case .timestamp = $0 { true } else { false } }
+        let times = try hasTimes ? values.map { value -> MYSQL_TIME? in
             if case .timestamp(let t) = value { return try MySQLTime.mysqlTime(t) }
             return nil
-        }
+        } : []
         count = values.count
         binds = .allocate(capacity: max(count, 1))
         binds.initialize(repeating: MYSQL_BIND(), count: max(count, 1))
@@ -24,7 +25,7 @@ struct MySQLParameters: ~Copyable {
         lengths.initialize(repeating: 0, count: max(count, 1))
         buffers.reserveCapacity(count)
         for (i, value) in values.enumerated() {
-            bind(value, time: times[i], at: i)
+            bind(value, time: hasTimes ? times[i] : nil, at: i)
         }
     }
 

@@ -97,8 +97,19 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
     ///
     /// - Throws: ``DatabaseError`` `.invalidIdentifier` for an identifier the dialect refuses.
     public func render(for dialect: some SQLDialect) throws -> (sql: String, binds: [SQLValue]) {
+        // Sized up front: a statement is rendered on every execution.
+        var length = 0, bindCount = 0
+        for f in fragments {
+            switch f {
+            case .sql(let s): length += s.utf8.count
+            case .bind: bindCount += 1; length += 4
+            case .identifier(let name): length += name.utf8.count + 2
+            }
+        }
         var sql = ""
+        sql.reserveCapacity(length)
         var binds: [SQLValue] = []
+        binds.reserveCapacity(bindCount)
         for f in fragments {
             switch f {
             case .sql(let s): sql += s
