@@ -27,6 +27,9 @@ final class MySQLConnection: SQLConnection {
     private let threadID: UInt
     private let logger: Logger
     private var statements = MySQLStatementCache(capacity: MySQLConnection.statementCacheCapacity)
+    /// Reused by every statement: the rendered text, and the bound parameters.
+    private var text = ""
+    private let parameters = MySQLParameters()
     private(set) var isBroken = false
 
     init(url: DatabaseURL, logger: Logger) throws {
@@ -63,9 +66,9 @@ final class MySQLConnection: SQLConnection {
     // MARK: - Statements
 
     func execute(_ query: SQLQuery) throws -> QueryResult {
-        let (sql, binds) = try query.render(for: mysqlDialect)
-        if binds.isEmpty { return try runText(sql) }
-        return try runPrepared(sql, binds: binds)
+        let bindCount = try query.render(for: mysqlDialect, into: &text)
+        if bindCount == 0 { return try runText(text) }
+        return try runPrepared(text, query: query, bindCount: bindCount)
     }
 
     func executeUnprepared(_ sql: String) throws -> QueryResult {
@@ -147,16 +150,17 @@ final class MySQLConnection: SQLConnection {
     }
 
     /// Binary protocol: a cached prepared statement, executed with the binds.
-    private func runPrepared(_ sql: String, binds: [SQLValue]) throws -> QueryResult {
+    private func runPrepared(_ sql: String, query: SQLQuery, bindCount: Int) throws -> QueryResult {
         let conn = try liveHandle(sql)
-        let parameters = try MySQLParameters(binds)
+        try parameters.bind(query, count: bindCount)
+        defer { parameters.trim() }
         var repreparedOnce = false
         while true {
             guard let statement = try preparedStatement(sql, on: conn) else {
                 throw DatabaseError(.other, code: "1295", message: "this statement cannot be prepared, so it cannot take binds", sql: sql)
             }
-            guard statement.parameterCount == binds.count else {
-                throw DatabaseError(.other, message: "the statement has \(statement.parameterCount) placeholders but \(binds.count) binds", sql: sql)
+            guard statement.parameterCount == bindCount else {
+                throw DatabaseError(.other, message: "the statement has \(statement.parameterCount) placeholders but \(bindCount) binds", sql: sql)
             }
             let stmt = statement.handle
             if mysql_stmt_bind_param(stmt, parameters.binds) != 0 || mysql_stmt_execute(stmt) != 0 {

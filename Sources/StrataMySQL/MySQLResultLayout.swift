@@ -1,4 +1,5 @@
 internal import CMariaDB
+import Foundation
 import StrataSQL
 
 /// The columns of a prepared statement's result, with their names and fetch buffers.
@@ -39,9 +40,17 @@ final class MySQLResultLayout {
         for i in 0..<count {
             let f = fields[i]
             guard Signature(f) == signatures[i] else { return false }
-            let name = UnsafeRawBufferPointer(start: f.name, count: f.name == nil ? 0 : Int(f.name_length))
-            guard columns[i].name.utf8.elementsEqual(name) else { return false }
+            guard Self.same(columns[i].name, f.name, length: Int(f.name_length)) else { return false }
         }
         return true
+    }
+
+    private static func same(_ name: String, _ bytes: UnsafeMutablePointer<CChar>?, length: Int) -> Bool {
+        var name = name
+        return name.withUTF8 { utf8 in
+            guard utf8.count == (bytes == nil ? 0 : length) else { return false }
+            guard let base = utf8.baseAddress, let bytes else { return true }
+            return memcmp(base, bytes, length) == 0
+        }
     }
 }

@@ -60,7 +60,7 @@ final class ConnectionPool: TaskExecutor, Sendable {
     // MARK: Leasing
 
     /// A connection slot for the caller alone until ``release(_:)``.
-    func lease() async throws -> ConnectionSlot {
+    nonisolated(nonsending) func lease() async throws -> ConnectionSlot {
         if closed.load(ordering: .acquiring) { throw Self.closedError }
         if let own = ownSlot() {
             if own.thread.backlog > 0 {
@@ -126,7 +126,7 @@ final class ConnectionPool: TaskExecutor, Sendable {
     /// statements in place and never suspends; without this, a second task that landed
     /// on the same thread would wait for the first one to finish all its work. Making
     /// way once a lease keeps that fair, and spreads tasks over idle threads.
-    private func makeWay(from thread: ConnectionThread) async {
+    nonisolated(nonsending) private func makeWay(from thread: ConnectionThread) async {
         let target = state.withLock { s in
             s.slots.first { $0.thread !== thread && !$0.isLeased && $0.thread.isIdle }?.thread
         } ?? thread

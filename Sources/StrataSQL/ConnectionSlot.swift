@@ -56,7 +56,7 @@ final class ConnectionSlot: @unchecked Sendable {
     ///
     /// Cancelling the task cancels the statement running at that moment, where the
     /// driver allows it.
-    func run<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+    nonisolated(nonsending) func run<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         cancellation.withLock { $0.requested = false }
         return try await withTaskCancellationHandler {
             if thread.isCurrent {

@@ -77,7 +77,7 @@ final class ConnectionThread: @unchecked Sendable {
     }
 
     /// Runs `body` on the thread and returns its result to the awaiting task.
-    func run<T>(_ body: @escaping () throws -> T) async throws -> T {
+    nonisolated(nonsending) func run<T>(_ body: @escaping () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
             let box = UncheckedBox(continuation)
             let accepted = submit {

@@ -46,7 +46,7 @@ public final class Database: Sendable {
     /// the driver allows it.
     /// - Throws: whatever `body` throws, or a ``DatabaseError`` from connecting.
     @discardableResult
-    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+    nonisolated(nonsending) public func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         let slot = try await pool.lease()
         defer { pool.release(slot) }
         return try await slot.run(body)
@@ -60,7 +60,7 @@ public final class Database: Sendable {
     /// have effects outside the database.
     /// - Throws: what `body` throws, or the last ``DatabaseError``.
     @discardableResult
-    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+    nonisolated(nonsending) public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {

@@ -53,8 +53,18 @@ public final class ColumnIndex: Sendable {
     }
 
     public func index(of name: String) -> Int? {
-        positions[name] ?? positions.first { $0.key.lowercased() == name.lowercased() }?.value
+        // A few names are found faster by comparing than by hashing.
+        if names.count <= Self.scanLimit {
+            if let i = names.firstIndex(of: name) { return i }
+        } else if let i = positions[name] {
+            return i
+        }
+        let lowered = name.lowercased()
+        return positions.first { $0.key.lowercased() == lowered }?.value
     }
+
+    /// Up to this many columns, a name is looked up by scanning ``names``.
+    private static let scanLimit = 8
 }
 
 /// What a statement returned: its rows, the rows it affected, and the id it generated.

@@ -97,30 +97,56 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
     ///
     /// - Throws: ``DatabaseError`` `.invalidIdentifier` for an identifier the dialect refuses.
     public func render(for dialect: some SQLDialect) throws -> (sql: String, binds: [SQLValue]) {
+        var sql = ""
+        try render(for: dialect, into: &sql)
+        return (sql, binds)
+    }
+
+    /// Renders the text into `sql`, replacing what it held and reusing its storage, so a
+    /// driver that runs statement after statement need not allocate for each one; the
+    /// values go to the driver through ``forEachBind(_:)``.
+    ///
+    /// - Returns: the number of binds.
+    /// - Throws: ``DatabaseError`` `.invalidIdentifier`; `sql` is then empty.
+    @discardableResult
+    package func render(for dialect: some SQLDialect, into sql: inout String) throws -> Int {
+        sql.removeAll(keepingCapacity: sql.utf8.count <= 4096)
         // Sized up front: a statement is rendered on every execution.
-        var length = 0, bindCount = 0
+        var length = 0
         for f in fragments {
             switch f {
             case .sql(let s): length += s.utf8.count
-            case .bind: bindCount += 1; length += 4
+            case .bind: length += 4
             case .identifier(let name): length += name.utf8.count + 2
             }
         }
-        var sql = ""
         sql.reserveCapacity(length)
-        var binds: [SQLValue] = []
-        binds.reserveCapacity(bindCount)
-        for f in fragments {
-            switch f {
-            case .sql(let s): sql += s
-            case .bind(let v):
-                binds.append(v)
-                sql += dialect.placeholder(binds.count)
-            case .identifier(let name):
-                sql += try dialect.quoteIdentifier(name)
+        var bindCount = 0
+        do {
+            for f in fragments {
+                switch f {
+                case .sql(let s): sql += s
+                case .bind:
+                    bindCount += 1
+                    sql += dialect.placeholder(bindCount)
+                case .identifier(let name):
+                    sql += try dialect.quoteIdentifier(name)
+                }
             }
+        } catch {
+            sql.removeAll()
+            throw error
         }
-        return (sql, binds)
+        return bindCount
+    }
+
+    /// Calls `body` with each bound value in order, with its 0-based position.
+    package func forEachBind(_ body: (Int, SQLValue) throws -> Void) rethrows {
+        var i = 0
+        for case .bind(let value) in fragments {
+            try body(i, value)
+            i += 1
+        }
     }
 
     /// The text with `?` for binds; bound values never appear.

@@ -152,6 +152,66 @@ struct DriverConformanceTests {
         try await db.dropAndClose(table)
     }
 
+    /// One connection binds values of every kind and of very different sizes, statement
+    /// after statement (the MySQL driver reuses its bind buffers between statements),
+    /// and a value refused before it is sent leaves the connection usable.
+    @Test(arguments: Backend.allCases)
+    func bindsOfEveryKindAndSizeOnOneConnection(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 1)
+        let table = uniqueName("bind")
+        let f = backend.fixture
+        let big = String(repeating: "0123456789abcdef", count: 65_536)  // 1 MiB, past the kept buffer
+        let when = SQLTimestamp(microsecondsSinceEpoch: 1_795_000_000_123_456)
+        let rows: [(Int64, String?, [UInt8]?, SQLTimestamp?, Double?)] = [
+            (1, "small", [1, 2, 3], when, 1.5),
+            (2, big, [UInt8](repeating: 0xAB, count: 200_000), nil, nil),
+            (3, "", [], when, -0.25),
+            (4, nil, nil, nil, 2.0),
+            (5, "after the big one: Grüße 🚀", [0xFF], when, 0),
+        ]
+        try await db.withConnection { conn in
+            try conn.executeUnprepared("""
+                CREATE TABLE \(table) (id BIGINT PRIMARY KEY, s \(f.textType), b \(f.bytesType),
+                t \(f.timestampType), d \(f.doubleType))
+                """)
+            for (id, s, b, t, d) in rows {
+                try conn.execute("INSERT INTO \(identifier: table) (id, s, b, t, d) VALUES (\(id), \(s), \(b), \(t), \(d))")
+            }
+            // 300 binds in one statement, more than any before it.
+            var many: SQLQuery = "INSERT INTO \(identifier: table) (id, s, b, t, d) VALUES "
+            for id in 100..<160 {
+                many.append("\(unsafeRaw: id == 100 ? "" : ", ")(\(Int64(id)), \("row \(id)"), \([UInt8(id)]), \(when), \(Double(id)))")
+            }
+            try conn.execute(many)
+            for (id, s, b, t, d) in rows {
+                let row = try #require(try conn.queryFirst("SELECT s, b, t, d FROM \(identifier: table) WHERE id = \(id)"))
+                #expect(try row.decode("s", as: String?.self) == s, "row \(id)")
+                #expect(try row.decode("b", as: [UInt8]?.self) == b, "row \(id)")
+                #expect(try row.decode("t", as: SQLTimestamp?.self) == t, "row \(id)")
+                #expect(try row.decode("d", as: Double?.self) == d, "row \(id)")
+            }
+            let last = try #require(try conn.queryFirst("SELECT s, b FROM \(identifier: table) WHERE id = \(Int64(159))"))
+            #expect(try last.decode("s", as: String.self) == "row 159")
+            #expect(try last.decode("b", as: [UInt8].self) == [159])
+            let count = try conn.queryFirst("SELECT COUNT(*) AS n FROM \(identifier: table) WHERE id >= \(Int64(100))")
+            #expect(try count?.decode("n", as: Int64.self) == 60)
+        }
+        if backend == .mysql {
+            // DATETIME ends at 9999: refused while binding, before anything is sent.
+            let farFuture = SQLTimestamp(microsecondsSinceEpoch: 253_402_300_800_000_000)  // 10000-01-01
+            await #expect(throws: DatabaseError.self) {
+                try await db.withConnection { conn in
+                    try conn.execute("INSERT INTO \(identifier: table) (id, s, t) VALUES (\(Int64(6)), \("late"), \(farFuture))")
+                }
+            }
+        }
+        let s = try await db.withConnection { conn in
+            try conn.queryFirst("SELECT s FROM \(identifier: table) WHERE id = \(Int64(5))")?.decode("s", as: String.self)
+        }
+        #expect(s == "after the big one: Grüße 🚀")
+        try await db.dropAndClose(table)
+    }
+
     /// A transaction whose first statement is one the connection has prepared already
     /// (PostgreSQL then sends BEGIN with it in one round trip) commits, rolls back and
     /// fails exactly like any other, and leaves the connection usable.
