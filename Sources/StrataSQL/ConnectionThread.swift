@@ -39,6 +39,14 @@ final class ConnectionThread: @unchecked Sendable {
     init(owner: ObjectIdentifier, name: String) {
         self.owner = owner
         let thread = Thread { [self] in
+            // The name `top -H` and `perf` show (Linux keeps 15 bytes of it); without it
+            // the thread inherits the name of the thread that created it.
+            #if os(Linux)
+            if let comm = fopen("/proc/thread-self/comm", "w") {
+                fputs(String(name.utf8.prefix(15))!, comm)
+                fclose(comm)
+            }
+            #endif
             CurrentConnectionThread.set(self)
             self.runLoop()
             CurrentConnectionThread.set(nil)
