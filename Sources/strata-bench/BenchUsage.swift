@@ -15,8 +15,9 @@ enum BenchUsage {
           --queries N           timed queries in all           (default 20000)
           --tasks N             concurrent tasks; the pool has as many connections (default 1)
           --warmup N            untimed queries first          (default 2000)
-          --no-pool             the driver alone on one thread, without Database:
-                                the reference that tells the pool's cost apart
+          --no-pool             the driver alone, a connection per thread (--tasks
+                                of them), without Database: the reference that
+                                tells the pool's cost apart
           --default-executor    the tasks run on Swift's default executor: every
                                 lease is handed to a connection thread and back
         """

@@ -14,9 +14,9 @@ import StrataSQL
 /// back. The same code serves both backends: the script passes the table and column
 /// names.
 ///
-/// With `--no-pool` it runs the same queries through the driver alone, on one thread
-/// and without `Database`, so a gap to the floor can be split between the driver and
-/// the pool's hand-over to the connection's thread.
+/// With `--no-pool` it runs the same queries through the driver alone, a connection
+/// per thread and without `Database`, so a gap to the floor can be split between the
+/// driver and the pool.
 enum DriverBenchmark {
     static func main(_ arguments: [String]) async -> Int32 {
         let configuration: DriverBenchmarkConfiguration
@@ -39,7 +39,7 @@ enum DriverBenchmark {
             let seconds = Double(measurement.elapsed.components.seconds)
                 + Double(measurement.elapsed.components.attoseconds) / 1e18
             let how = configuration.noPool
-                ? "driver alone, no pool"
+                ? "driver alone, no pool, \(configuration.tasks) thread(s)"
                 : "\(configuration.tasks) task(s), pool of \(configuration.tasks), "
                     + (configuration.defaultExecutor ? "default executor" : "the pool's executor")
             print("strata driver \(configuration.url.backend.rawValue): \(configuration.queries) queries, \(how), "

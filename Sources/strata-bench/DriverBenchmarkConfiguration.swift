@@ -14,7 +14,8 @@ struct DriverBenchmarkConfiguration {
     var tasks: Int
     /// Untimed queries before the clock starts.
     var warmup: Int
-    /// The driver alone on one thread, without `Database`: tells the pool's cost apart.
+    /// The driver alone, one connection per thread, without `Database`: tells the pool's
+    /// cost apart.
     var noPool: Bool
     /// The tasks run on Swift's default executor instead of the pool's (`Database.executor`),
     /// so every lease is handed to a connection thread and back.
@@ -46,9 +47,6 @@ struct DriverBenchmarkConfiguration {
         }
         guard queries % tasks == 0 else {
             throw BenchUsageError("--queries (\(queries)) must be a multiple of --tasks (\(tasks))")
-        }
-        if noPool && tasks != 1 {
-            throw BenchUsageError("--no-pool measures one connection: leave out --tasks")
         }
         if noPool && defaultExecutor {
             throw BenchUsageError("--no-pool has no pool and no executor: leave out --default-executor")

@@ -2,15 +2,18 @@ import Foundation
 import Logging
 import StrataDrivers
 import StrataSQL
+import Synchronization
 
-/// The benchmark's queries through the driver alone: one connection, called in a plain
-/// loop on one thread of its own, with no pool and no hop between threads per query.
+/// The benchmark's queries through the driver alone: each of `--tasks` threads opens its
+/// own connection and calls it in a plain loop, with no pool and no hop between threads
+/// per query (the shape of the C loop that is MariaDB's floor).
 ///
 /// Not how an application uses Strata (it goes through `Database`); it is the reference
-/// that shows how much of a gap to the floor the driver accounts for.
+/// that shows how much of a gap to the floor the driver accounts for, and how much the
+/// pool.
 enum DriverLoop {
     static func measure(_ c: DriverBenchmarkConfiguration, logger: Logger) async throws -> DriverBenchmark.Measurement {
-        // The blocking loop gets a thread of its own, off Swift's cooperative pool.
+        // The blocking loops get threads of their own, off Swift's cooperative pool.
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DriverBenchmark.Measurement, Error>) in
             let thread = Thread {
                 continuation.resume(with: Result { try run(c, logger: logger) })
@@ -20,25 +23,58 @@ enum DriverLoop {
         }
     }
 
+    /// Opens the connections and warms them up, starts the clock when every thread is
+    /// ready, and stops it when the last one is done.
     private static func run(_ c: DriverBenchmarkConfiguration, logger: Logger) throws -> DriverBenchmark.Measurement {
-        let conn = try c.url.driver.connect(to: c.url, logger: logger)
-        defer { conn.close() }
-        let select = c.selectPrefix
-        func lookUp(count: Int, seed: UInt64) throws -> Int {
-            var random = SplitMix64(seed: seed &* 1_000_003)
-            var missing = 0
-            for _ in 0..<count {
-                let id = Int.random(in: 1...c.rows, using: &random)
-                if try conn.queryFirst("\(unsafeRaw: select)\(id)")?.decode(c.valueColumn, as: Int64.self) == nil {
-                    missing += 1
-                }
+        let threads = c.tasks
+        let perThread = c.queries / threads
+        let connections = try (0..<threads).map { _ in try c.url.driver.connect(to: c.url, logger: logger) }
+        defer { for conn in connections { conn.close() } }
+        let ready = DispatchGroup(), go = DispatchSemaphore(value: 0), done = DispatchGroup()
+        let outcomes = Mutex<[Result<Int, Error>]>([])
+        for (t, conn) in connections.enumerated() {
+            ready.enter()
+            done.enter()
+            let connection = UncheckedBox(conn)
+            let thread = Thread {
+                let warmedUp = Result { try lookUp(connection.value, c, count: max(c.warmup / threads, 1), seed: 1, thread: t) }
+                ready.leave()
+                go.wait()
+                let outcome = warmedUp.flatMap { _ in Result { try lookUp(connection.value, c, count: perThread, seed: 2, thread: t) } }
+                outcomes.withLock { $0.append(outcome) }
+                done.leave()
             }
-            return missing
+            thread.stackSize = 1 << 20
+            thread.start()
         }
-        _ = try lookUp(count: max(c.warmup, 1), seed: 1)
+        ready.wait()
         let clock = ContinuousClock()
         let start = clock.now
-        let missing = try lookUp(count: c.queries, seed: 2)
-        return DriverBenchmark.Measurement(elapsed: clock.now - start, missing: missing)
+        for _ in 0..<threads { go.signal() }
+        done.wait()
+        let elapsed = clock.now - start
+        var missing = 0
+        for outcome in outcomes.withLock({ $0 }) { missing += try outcome.get() }
+        return DriverBenchmark.Measurement(elapsed: elapsed, missing: missing)
     }
+
+    /// Runs `count` lookups on `conn`; returns how many found no row.
+    private static func lookUp(_ conn: any SQLConnection, _ c: DriverBenchmarkConfiguration, count: Int, seed: UInt64, thread: Int) throws -> Int {
+        let select = c.selectPrefix
+        var random = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(thread))
+        var missing = 0
+        for _ in 0..<count {
+            let id = Int.random(in: 1...c.rows, using: &random)
+            if try conn.queryFirst("\(unsafeRaw: select)\(id)")?.decode(c.valueColumn, as: Int64.self) == nil {
+                missing += 1
+            }
+        }
+        return missing
+    }
+}
+
+/// A connection handed to the one thread that uses it from then on.
+private struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
