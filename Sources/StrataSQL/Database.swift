@@ -43,7 +43,8 @@ public final class Database: Sendable {
     /// Leases one connection to `body`, which runs on the connection's thread.
     ///
     /// Cancelling the calling task cancels the statement running at that moment where
-    /// the driver allows it.
+    /// the driver allows it. Up to handing `body` over, it runs on the caller's executor
+    /// (`nonisolated(nonsending)`), so a task on ``executor`` leases without a hop.
     /// - Throws: whatever `body` throws, or a ``DatabaseError`` from connecting.
     @discardableResult
     nonisolated(nonsending) public func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
