@@ -102,7 +102,9 @@ extension PostgresStatement {
             guard let bytes = bind.bytes else { return nil }
             let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
             bytes.withUnsafeBufferPointer { src in
-                src.withMemoryRebound(to: CChar.self) { p.initialize(from: $0.baseAddress!, count: bytes.count) }
+                // An empty array may have no storage to point at.
+                guard let base = src.baseAddress, !src.isEmpty else { return }
+                UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: src.count)
             }
             p[bytes.count] = 0
             return p

@@ -218,10 +218,8 @@ struct DriverConformanceTests {
     @Test(arguments: Backend.allCases)
     func transactionsThatStartWithAPreparedStatement(_ backend: Backend) async throws {
         let db = try backend.database(maxConnections: 1)
-        let table = uniqueName("txp")
-        try await db.withConnection { conn in
-            try conn.executeUnprepared("CREATE TABLE \(table) (id INT PRIMARY KEY, v INT NOT NULL)")
-            // Prepares both statements on the pool's one connection.
+        // Prepares both statements on the pool's one connection.
+        let table = try await db.makeKeyValueTable("txp") { conn, table in
             try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (\(0), \(0))")
             _ = try conn.query("SELECT v FROM \(identifier: table) WHERE id = \(0)")
         }
@@ -261,9 +259,7 @@ struct DriverConformanceTests {
     @Test(arguments: Backend.allCases)
     func deferredStatementsBelongToTheirTransaction(_ backend: Backend) async throws {
         let db = try backend.database(maxConnections: 1)
-        let table = uniqueName("txd")
-        try await db.withConnection { conn in
-            try conn.executeUnprepared("CREATE TABLE \(table) (id INT PRIMARY KEY, v INT NOT NULL)")
+        let table = try await db.makeKeyValueTable("txd") { conn, table in
             try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (\(0), \(0))")
         }
         @Sendable func later(_ conn: any SQLConnection, _ id: Int) throws {
@@ -373,8 +369,7 @@ struct DriverConformanceTests {
             Issue.record("expected a canceled error, got \(result)")
         }
         // The connection is usable afterwards.
-        let one: Int64 = try await db.withConnection { try $0.queryFirst("SELECT 1 AS one")!.decode("one") }
-        #expect(one == 1)
+        #expect(try await db.answersAQuery())
         await db.close()
     }
 

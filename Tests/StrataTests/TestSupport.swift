@@ -205,6 +205,24 @@ extension Database {
         }
     }
 
+    /// Whether the pool still runs a statement (after a cancel or an error).
+    func answersAQuery() async throws -> Bool {
+        let one: Int64? = try await withConnection { try $0.queryFirst("SELECT 1 AS one")?.decode("one") }
+        return one == 1
+    }
+
+    /// Creates a test table `(id INT PRIMARY KEY, v INT NOT NULL)` named after `prefix`,
+    /// runs `then` on the same connection (to prepare statements on it), and returns
+    /// the table's name.
+    func makeKeyValueTable(_ prefix: String, then: @escaping @Sendable (any SQLConnection, String) throws -> Void = { _, _ in }) async throws -> String {
+        let table = uniqueName(prefix)
+        try await withConnection { conn in
+            try conn.executeUnprepared("CREATE TABLE \(table) (id INT PRIMARY KEY, v INT NOT NULL)")
+            try then(conn, table)
+        }
+        return table
+    }
+
     /// Drops a test table, then closes the pool.
     func dropAndClose(_ table: String) async throws {
         try await withConnection { try $0.executeUnprepared("DROP TABLE \(table)") }
