@@ -29,6 +29,8 @@ final class MySQLConnection: SQLConnection {
     private var statements = MySQLStatementCache(capacity: MySQLConnection.statementCacheCapacity)
     /// Reused by every statement: the rendered text, and the bound parameters.
     private var text = ""
+    /// What `text` was rendered from, so the same statement again is not rendered again.
+    private var rendered: (template: SQLQuery, bindCount: Int)?
     private let parameters = MySQLParameters()
     private(set) var isBroken = false
 
@@ -66,9 +68,37 @@ final class MySQLConnection: SQLConnection {
     // MARK: - Statements
 
     func execute(_ query: SQLQuery) throws -> QueryResult {
-        let bindCount = try query.render(for: mysqlDialect, into: &text)
-        if bindCount == 0 { return try runText(text) }
-        return try runPrepared(text, query: query, bindCount: bindCount)
+        var rows = AllRows()
+        let outcome = try run(query, into: &rows)
+        return QueryResult(rows: rows.rows, rowsAffected: outcome.rowsAffected, lastInsertID: outcome.lastInsertID)
+    }
+
+    /// Builds the first row only: no array of rows for a lookup by key.
+    func queryFirst(_ query: SQLQuery) throws -> Row? {
+        var first = FirstRow()
+        _ = try run(query, into: &first)
+        return first.row
+    }
+
+    private func run(_ query: SQLQuery, into sink: inout some RowSink) throws -> QueryResult {
+        let bindCount: Int
+        if let rendered, query.rendersLike(rendered.template) {
+            // The text of the last statement, already in `text`.
+            bindCount = rendered.bindCount
+        } else {
+            self.rendered = nil
+            bindCount = try query.render(for: mysqlDialect, into: &text)
+            self.rendered = (query.template, bindCount)
+        }
+        if bindCount == 0 {
+            // No binds: the text protocol, whose rows come as one array.
+            var result = try runText(text)
+            sink.reserve(result.rows.count)
+            for row in result.rows { sink.append(row) }
+            result.rows = []
+            return result
+        }
+        return try runPrepared(text, query: query, bindCount: bindCount, into: &sink)
     }
 
     func executeUnprepared(_ sql: String) throws -> QueryResult {
@@ -150,7 +180,8 @@ final class MySQLConnection: SQLConnection {
     }
 
     /// Binary protocol: a cached prepared statement, executed with the binds.
-    private func runPrepared(_ sql: String, query: SQLQuery, bindCount: Int) throws -> QueryResult {
+    /// Returns what the statement did; its rows go to `sink`, and the result's `rows` are empty.
+    private func runPrepared(_ sql: String, query: SQLQuery, bindCount: Int, into sink: inout some RowSink) throws -> QueryResult {
         let conn = try liveHandle(sql)
         try parameters.bind(query, count: bindCount)
         defer { parameters.trim() }
@@ -188,7 +219,7 @@ final class MySQLConnection: SQLConnection {
             }
             let result: QueryResult
             do {
-                result = try readResults(statement)
+                result = try readResults(statement, into: &sink)
             } catch {
                 drainStatement(stmt)
                 throw error
@@ -220,8 +251,9 @@ final class MySQLConnection: SQLConnection {
         return statement
     }
 
-    /// Every result of an executed statement (a `CALL` may return several).
-    private func readResults(_ statement: MySQLStatement) throws -> QueryResult {
+    /// Every result of an executed statement (a `CALL` may return several): the rows of
+    /// each go to `sink`, the returned result carries the counts.
+    private func readResults(_ statement: MySQLStatement, into sink: inout some RowSink) throws -> QueryResult {
         let stmt = statement.handle
         var result = QueryResult()
         while true {
@@ -231,10 +263,7 @@ final class MySQLConnection: SQLConnection {
                 let id = mysql_stmt_insert_id(stmt)
                 if id != 0 { result.lastInsertID = Int64(truncatingIfNeeded: id) }
             } else {
-                let rows = try readRows(statement, fieldCount: fieldCount)
-                // The usual single result keeps its array; appending would copy it.
-                if result.rows.isEmpty { result.rows = rows } else { result.rows += rows }
-                result.rowsAffected = Int64(rows.count)
+                result.rowsAffected = Int64(try readRows(statement, fieldCount: fieldCount, into: &sink))
             }
             guard mysql_stmt_more_results(stmt) != 0 else { break }
             let next = mysql_stmt_next_result(stmt)
@@ -244,11 +273,12 @@ final class MySQLConnection: SQLConnection {
         return result
     }
 
-    private func readRows(_ statement: MySQLStatement, fieldCount: Int) throws -> [Row] {
+    /// Fetches the rows of the current result into `sink`; returns how many it has.
+    private func readRows(_ statement: MySQLStatement, fieldCount: Int, into sink: inout some RowSink) throws -> Int {
         let stmt = statement.handle
-        guard let metadata = mysql_stmt_result_metadata(stmt) else { throw statementError(stmt, sql: statement.sql) }
-        defer { mysql_free_result(metadata) }
-        guard let fields = mysql_fetch_fields(metadata) else { throw statementError(stmt, sql: statement.sql) }
+        // The statement's own column definitions, as this execution left them: no copy
+        // (`mysql_stmt_result_metadata` would duplicate them into a new result each time).
+        guard let fields = mariadb_stmt_fetch_fields(stmt) else { throw statementError(stmt, sql: statement.sql) }
         let layout: MySQLResultLayout
         if let cached = statement.resultLayout, cached.matches(fields, count: fieldCount) {
             layout = cached
@@ -263,19 +293,20 @@ final class MySQLConnection: SQLConnection {
         defer { mysql_stmt_free_result(stmt) }
         if mysql_stmt_bind_result(stmt, buffers.binds) != 0 { throw statementError(stmt, sql: statement.sql) }
 
-        var rows: [Row] = []
-        rows.reserveCapacity(Int(mysql_stmt_num_rows(stmt)))
-        while true {
+        // Stored whole by `mysql_stmt_store_result`: the count is known before fetching.
+        let count = Int(mysql_stmt_num_rows(stmt))
+        sink.reserve(count)
+        while sink.wantsRow {
             let rc = mysql_stmt_fetch(stmt)
             if rc == MYSQL_NO_DATA { break }
             if rc != 0 && rc != MYSQL_DATA_TRUNCATED { throw statementError(stmt, sql: statement.sql) }
             do {
-                rows.append(Row(columns: index, values: try buffers.row(of: stmt)))
+                sink.append(Row(columns: index, values: try buffers.row(of: stmt)))
             } catch {
                 throw databaseError(error, sql: statement.sql)
             }
         }
-        return rows
+        return count
     }
 
     private func drainStatement(_ stmt: UnsafeMutablePointer<MYSQL_STMT>) {
@@ -331,3 +362,27 @@ final class MySQLConnection: SQLConnection {
 
 @available(*, unavailable)
 extension MySQLConnection: Sendable {}
+
+/// Where a statement's rows go as they are fetched.
+private protocol RowSink {
+    /// Whether to fetch another row: the rest of a stored result is freed unread.
+    var wantsRow: Bool { get }
+    mutating func reserve(_ count: Int)
+    mutating func append(_ row: Row)
+}
+
+/// Every row, for ``MySQLConnection/execute(_:)``.
+private struct AllRows: RowSink {
+    var rows: [Row] = []
+    var wantsRow: Bool { true }
+    mutating func reserve(_ count: Int) { rows.reserveCapacity(rows.count + count) }
+    mutating func append(_ row: Row) { rows.append(row) }
+}
+
+/// The first row only, for ``MySQLConnection/queryFirst(_:)``.
+private struct FirstRow: RowSink {
+    var row: Row?
+    var wantsRow: Bool { row == nil }
+    mutating func reserve(_ count: Int) {}
+    mutating func append(_ row: Row) { if self.row == nil { self.row = row } }
+}

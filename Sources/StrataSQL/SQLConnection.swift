@@ -14,6 +14,13 @@ public protocol SQLConnection: AnyObject {
     @discardableResult
     func execute(_ query: SQLQuery) throws -> QueryResult
 
+    /// The first row of a query, or `nil`; the statement runs whole, as with
+    /// ``execute(_:)``. A driver may build only that row; the default takes the first
+    /// of `execute`'s rows.
+    ///
+    /// - Throws: ``DatabaseError``.
+    func queryFirst(_ query: SQLQuery) throws -> Row?
+
     /// Runs one statement of SQL text with no binds through the backend's plain text
     /// protocol: migration files, DDL, `BEGIN`/`COMMIT`.
     ///
@@ -77,7 +84,6 @@ extension SQLConnection {
         try execute(query).rows
     }
 
-    /// The first row of a query, or `nil`.
     public func queryFirst(_ query: SQLQuery) throws -> Row? {
         try execute(query).rows.first
     }

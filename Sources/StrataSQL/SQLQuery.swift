@@ -140,6 +140,34 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
         return bindCount
     }
 
+    /// This query with its values left out (each bind holds NULL): what a driver keeps
+    /// to recognise the next query of the same text (``rendersLike(_:)``) without
+    /// keeping the values alive.
+    package var template: SQLQuery {
+        SQLQuery(fragments: fragments.map { if case .bind = $0 { .bind(.null) } else { $0 } })
+    }
+
+    /// Whether the query renders to the same text as `template`, in any dialect: the
+    /// same text and identifiers, with binds in the same places (their values aside).
+    ///
+    /// A driver that runs one statement again and again skips rendering it: comparing is
+    /// cheaper, above all for the literal parts of an interpolation, which are the same
+    /// strings each time.
+    package func rendersLike(_ template: SQLQuery) -> Bool {
+        guard fragments.count == template.fragments.count else { return false }
+        for (a, b) in zip(fragments, template.fragments) {
+            switch (a, b) {
+            case (.sql(let x), .sql(let y)), (.identifier(let x), .identifier(let y)):
+                guard x == y else { return false }
+            case (.bind, .bind):
+                continue
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
     /// Calls `body` with each bound value in order, with its 0-based position.
     package func forEachBind(_ body: (Int, SQLValue) throws -> Void) rethrows {
         var i = 0

@@ -400,6 +400,40 @@ struct DriverConformanceTests {
         }
     }
 
+    /// `queryFirst` gives the first row of a longer result (or none) and leaves the
+    /// connection ready for the next statement. Statements that differ from the one
+    /// before only in an identifier or in their text run as themselves, though drivers
+    /// skip rendering a statement they just ran.
+    @Test(arguments: Backend.allCases)
+    func queryFirstAndStatementsOfAlmostTheSameText(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 1)
+        let a = try await db.makeKeyValueTable("qa") { conn, table in
+            for i in 1...5 { try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (\(i), \(i * 10))") }
+        }
+        let b = try await db.makeKeyValueTable("qb") { conn, table in
+            try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (\(1), \(-1))")
+        }
+        try await db.withConnection { conn in
+            let first = try conn.queryFirst("SELECT id, v FROM \(identifier: a) WHERE id >= \(2) ORDER BY id")
+            #expect(try first?.decode("id", as: Int64.self) == 2)
+            #expect(try first?.decode("v", as: Int64.self) == 20)
+            #expect(try conn.queryFirst("SELECT v FROM \(identifier: a) WHERE id > \(100)") == nil)
+            for (table, expected) in [(a, 10), (b, -1), (a, 10), (b, -1)] {
+                let v = try conn.queryFirst("SELECT v FROM \(identifier: table) WHERE id = \(1)")?.decode("v", as: Int64.self)
+                #expect(v == Int64(expected), "table \(table)")
+            }
+            let ascending = try conn.queryFirst("SELECT id FROM \(identifier: a) WHERE id > \(0) ORDER BY id ASC")
+            let descending = try conn.queryFirst("SELECT id FROM \(identifier: a) WHERE id > \(0) ORDER BY id DESC")
+            #expect(try ascending?.decode("id", as: Int64.self) == 1)
+            #expect(try descending?.decode("id", as: Int64.self) == 5)
+            // `execute` of the statement `queryFirst` ran last still returns every row.
+            let all = try conn.execute("SELECT id FROM \(identifier: a) WHERE id > \(0) ORDER BY id DESC").rows
+            #expect(try all.map { try $0.decode("id", as: Int64.self) } == [5, 4, 3, 2, 1])
+            try conn.executeUnprepared("DROP TABLE \(b)")
+        }
+        try await db.dropAndClose(a)
+    }
+
     /// `statement_cache=off` (for PgBouncer in transaction pooling) sends every statement
     /// unnamed; a value other than on/off is a clear URL error.
     @Test func postgresStatementCacheCanBeTurnedOff() async throws {
