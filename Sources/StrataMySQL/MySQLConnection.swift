@@ -194,7 +194,7 @@ final class MySQLConnection: SQLConnection {
                 throw DatabaseError(.other, message: "the statement has \(statement.parameterCount) placeholders but \(bindCount) binds", sql: sql)
             }
             let stmt = statement.handle
-            if mysql_stmt_bind_param(stmt, parameters.binds) != 0 || mysql_stmt_execute(stmt) != 0 {
+            if !statement.bindParameters(parameters.binds, count: bindCount) || mysql_stmt_execute(stmt) != 0 {
                 let failure = MySQLClientFailure(errno: mysql_stmt_errno(stmt), message: String(cString: mysql_stmt_error(stmt)))
                 switch failure.errno {
                 case 1615 where !repreparedOnce:

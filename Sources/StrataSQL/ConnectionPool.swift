@@ -28,6 +28,7 @@ final class ConnectionPool: TaskExecutor, Sendable {
     /// The slot released last: a lease from outside the pool's threads looks there
     /// first, since its thread may still be polling for work.
     private let lastReleased = Atomic<Int>(0)
+    private let threadKey = ConnectionThread.key
 
     private struct State {
         var slots: [ConnectionSlot] = []
@@ -163,7 +164,7 @@ final class ConnectionPool: TaskExecutor, Sendable {
 
     /// The slot whose thread the caller runs on, if it is one of ours.
     private func ownSlot() -> ConnectionSlot? {
-        guard let thread = ConnectionThread.current, thread.owner == ObjectIdentifier(self) else { return nil }
+        guard let thread = ConnectionThread.current(key: threadKey), thread.owner == ObjectIdentifier(self) else { return nil }
         return thread.slot
     }
 

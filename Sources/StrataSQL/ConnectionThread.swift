@@ -56,11 +56,18 @@ final class ConnectionThread: @unchecked Sendable {
         thread.start()
     }
 
-    /// The connection thread the caller runs on, if it runs on one.
-    static var current: ConnectionThread? { CurrentConnectionThread.get() }
+    /// The pthread key under which a connection thread finds itself. Read it once and
+    /// keep it: each read of the lazy global goes through `swift_once`, which costs on a
+    /// path taken several times a lease.
+    static var key: pthread_key_t { CurrentConnectionThread.key }
+
+    /// The connection thread the caller runs on, if it runs on one; `key` is ``key``.
+    static func current(key: pthread_key_t) -> ConnectionThread? { CurrentConnectionThread.get(key) }
+
+    private let key = ConnectionThread.key
 
     /// Whether the caller runs on this thread.
-    var isCurrent: Bool { CurrentConnectionThread.get() === self }
+    var isCurrent: Bool { pthread_getspecific(key) == Unmanaged.passUnretained(self).toOpaque() }
 
     /// Whether the thread has nothing to do: no job running and none queued.
     var isIdle: Bool {
@@ -149,14 +156,14 @@ final class ConnectionThread: @unchecked Sendable {
 /// The ``ConnectionThread`` of the calling OS thread, kept in a pthread key because
 /// Swift has no thread-local storage of its own.
 private enum CurrentConnectionThread {
-    private static let key: pthread_key_t = {
+    static let key: pthread_key_t = {
         var key = pthread_key_t()
         let status = pthread_key_create(&key, nil)
         precondition(status == 0, "pthread_key_create failed: \(status)")
         return key
     }()
 
-    static func get() -> ConnectionThread? {
+    static func get(_ key: pthread_key_t) -> ConnectionThread? {
         guard let pointer = pthread_getspecific(key) else { return nil }
         return Unmanaged<ConnectionThread>.fromOpaque(pointer).takeUnretainedValue()
     }

@@ -434,6 +434,30 @@ struct DriverConformanceTests {
         try await db.dropAndClose(a)
     }
 
+    /// One statement run again and again with values of the same kinds and sizes (which
+    /// a driver may leave bound between executions) sends each execution's own values,
+    /// also after values of another kind or size came in between.
+    @Test(arguments: Backend.allCases)
+    func aRepeatedStatementSendsItsNewValues(_ backend: Backend) async throws {
+        let db = try backend.database(maxConnections: 1)
+        let table = uniqueName("rv")
+        try await db.withConnection { conn in
+            try conn.executeUnprepared("CREATE TABLE \(table) (id INT PRIMARY KEY, s \(backend.fixture.textType), n BIGINT)")
+            let values: [(String?, Int64?)] = [
+                ("abc", 1), ("xyz", 2), ("xyz", nil), (nil, 3), ("longer text", 4), ("abc", 5), ("qrs", 6),
+            ]
+            for (i, (text, number)) in values.enumerated() {
+                try conn.execute("INSERT INTO \(identifier: table) (id, s, n) VALUES (\(i), \(text), \(number))")
+            }
+            for (i, (text, number)) in values.enumerated() {
+                let row = try conn.queryFirst("SELECT s, n FROM \(identifier: table) WHERE id = \(i) AND (s = \(text) OR s IS NULL)")
+                #expect(try row?.decode("s", as: String?.self) == text, "row \(i)")
+                #expect(try row?.decode("n", as: Int64?.self) == number, "row \(i)")
+            }
+        }
+        try await db.dropAndClose(table)
+    }
+
     /// `statement_cache=off` (for PgBouncer in transaction pooling) sends every statement
     /// unnamed; a value other than on/off is a clear URL error.
     @Test func postgresStatementCacheCanBeTurnedOff() async throws {
