@@ -41,6 +41,8 @@ final class MySQLConnection: SQLConnection {
         self.handle = handle
         self.threadID = mysql_thread_id(handle)
         self.logger = logger
+        MySQLSocketWait.install(on: handle, connection: ObjectIdentifier(self),
+                                canceller: MySQLCanceller(endpoint: endpoint, threadID: threadID, logger: logger))
         do {
             for sql in Self.sessionSetup { try runText(sql) }
         } catch var error as DatabaseError {
@@ -55,10 +57,17 @@ final class MySQLConnection: SQLConnection {
 
     func close() {
         statements.removeAll()
-        if let handle { mysql_close(handle) }
+        if let handle {
+            MySQLSocketWait.remove(handle, connection: ObjectIdentifier(self))
+            mysql_close(handle)
+        }
         handle = nil
         isBroken = true
     }
+
+    /// A statement run by a task on this thread checks the task's cancellation while
+    /// it waits for the server (``MySQLSocketWait``).
+    var noticesTaskCancellation: Bool { true }
 
     func makeCanceller() -> (any SQLCanceller)? {
         guard handle != nil else { return nil }

@@ -57,6 +57,13 @@ final class ConnectionSlot: @unchecked Sendable {
     /// Cancelling the task cancels the statement running at that moment, where the
     /// driver allows it.
     nonisolated(nonsending) func run<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        if thread.isCurrent, let connection, !connection.isBroken, connection.noticesTaskCancellation {
+            // In place, on a connection that watches the task itself while it waits for
+            // the server: no handler to install and remove (the costliest part of a
+            // short lease in Swift's runtime).
+            try Task.checkCancellation()
+            return try body(connection)
+        }
         cancellation.withLock { $0.requested = false }
         return try await withTaskCancellationHandler {
             if thread.isCurrent {

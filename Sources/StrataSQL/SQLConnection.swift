@@ -64,6 +64,12 @@ public protocol SQLConnection: AnyObject {
     /// client library allows it.
     func makeCanceller() -> (any SQLCanceller)?
 
+    /// Whether a statement notices by itself, while it waits for the server, that the
+    /// task running it on this thread was cancelled, and then cancels itself (within a
+    /// fraction of a second). The pool then needs no cancellation handler for a task
+    /// that runs its statements in place. `false` by default.
+    var noticesTaskCancellation: Bool { get }
+
     /// Closes the connection and frees its handle. Safe to call twice.
     func close()
 }
@@ -78,6 +84,7 @@ extension SQLConnection {
     public func executeDeferred(_ query: SQLQuery) throws { try execute(query) }
     public func commitTransaction() throws { try executeUnprepared("COMMIT") }
     public func rollbackTransaction() throws { try executeUnprepared("ROLLBACK") }
+    public var noticesTaskCancellation: Bool { false }
 
     /// The rows of a query.
     public func query(_ query: SQLQuery) throws -> [Row] {
