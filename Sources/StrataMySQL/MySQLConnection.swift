@@ -25,6 +25,8 @@ final class MySQLConnection: SQLConnection {
     private var handle: UnsafeMutablePointer<MYSQL>?
     private let endpoint: MySQLEndpoint
     private let threadID: UInt
+    /// The socket as the connection opened, under which ``MySQLSocketWait`` knows it.
+    private var socket: Int32 = -1
     private let logger: Logger
     private var statements = MySQLStatementCache(capacity: MySQLConnection.statementCacheCapacity)
     /// Reused by every statement: the rendered text, and the bound parameters.
@@ -41,8 +43,8 @@ final class MySQLConnection: SQLConnection {
         self.handle = handle
         self.threadID = mysql_thread_id(handle)
         self.logger = logger
-        MySQLSocketWait.install(on: handle, connection: ObjectIdentifier(self),
-                                canceller: MySQLCanceller(endpoint: endpoint, threadID: threadID, logger: logger))
+        self.socket = MySQLSocketWait.install(on: handle, connection: ObjectIdentifier(self),
+                                              canceller: MySQLCanceller(endpoint: endpoint, threadID: threadID, logger: logger))
         do {
             for sql in Self.sessionSetup { try runText(sql) }
         } catch var error as DatabaseError {
@@ -58,7 +60,7 @@ final class MySQLConnection: SQLConnection {
     func close() {
         statements.removeAll()
         if let handle {
-            MySQLSocketWait.remove(handle, connection: ObjectIdentifier(self))
+            MySQLSocketWait.remove(socket: socket, connection: ObjectIdentifier(self))
             mysql_close(handle)
         }
         handle = nil

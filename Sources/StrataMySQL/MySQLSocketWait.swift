@@ -29,15 +29,18 @@ enum MySQLSocketWait {
     private static let registrations = Mutex<[Int32: Registration]>([:])
 
     /// Installs the wait on `handle` and remembers how to cancel its statements.
-    static func install(on handle: UnsafeMutablePointer<MYSQL>, connection: ObjectIdentifier, canceller: MySQLCanceller) {
+    ///
+    /// - Returns: the connection's socket, to pass to ``remove(socket:connection:)``.
+    static func install(on handle: UnsafeMutablePointer<MYSQL>, connection: ObjectIdentifier, canceller: MySQLCanceller) -> Int32 {
         let socket = Int32(mysql_get_socket(handle))
         registrations.withLock { $0[socket] = Registration(connection: connection, canceller: canceller) }
         mysql_options(handle, MARIADB_OPT_IO_WAIT, unsafeBitCast(callback, to: UnsafeRawPointer.self))
+        return socket
     }
 
-    /// Forgets the connection, before its socket is closed (and its number reused).
-    static func remove(_ handle: UnsafeMutablePointer<MYSQL>, connection: ObjectIdentifier) {
-        let socket = Int32(mysql_get_socket(handle))
+    /// Forgets the connection when it closes; a newer connection that got the same
+    /// socket number keeps its registration.
+    static func remove(socket: Int32, connection: ObjectIdentifier) {
         registrations.withLock { r in
             if r[socket]?.connection == connection { r[socket] = nil }
         }
