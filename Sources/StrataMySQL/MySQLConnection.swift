@@ -31,8 +31,10 @@ final class MySQLConnection: SQLConnection {
     private var statements = MySQLStatementCache(capacity: MySQLConnection.statementCacheCapacity)
     /// Reused by every statement: the rendered text, and the bound parameters.
     private var text = ""
-    /// What `text` was rendered from, so the same statement again is not rendered again.
-    private var rendered: (template: SQLQuery, bindCount: Int)?
+    /// The query `text` was rendered from, so the same statement again is not rendered
+    /// again. Kept (a copy that shares the caller's storage, no allocation) only when its
+    /// values are small, so a large value is not held after its statement.
+    private var rendered: (query: SQLQuery, bindCount: Int)?
     private let parameters = MySQLParameters()
     private(set) var isBroken = false
 
@@ -93,13 +95,13 @@ final class MySQLConnection: SQLConnection {
 
     private func run(_ query: SQLQuery, into sink: inout some RowSink) throws -> QueryResult {
         let bindCount: Int
-        if let rendered, query.rendersLike(rendered.template) {
+        if let rendered, query.rendersLike(rendered.query) {
             // The text of the last statement, already in `text`.
             bindCount = rendered.bindCount
         } else {
             self.rendered = nil
             bindCount = try query.render(for: mysqlDialect, into: &text)
-            self.rendered = (query.template, bindCount)
+            if query.bindsAreSmall() { self.rendered = (query, bindCount) }
         }
         if bindCount == 0 {
             // No binds: the text protocol, whose rows come as one array.

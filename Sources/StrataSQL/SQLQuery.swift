@@ -140,22 +140,15 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
         return bindCount
     }
 
-    /// This query with its values left out (each bind holds NULL): what a driver keeps
-    /// to recognise the next query of the same text (``rendersLike(_:)``) without
-    /// keeping the values alive.
-    package var template: SQLQuery {
-        SQLQuery(fragments: fragments.map { if case .bind = $0 { .bind(.null) } else { $0 } })
-    }
-
-    /// Whether the query renders to the same text as `template`, in any dialect: the
-    /// same text and identifiers, with binds in the same places (their values aside).
+    /// Whether the query renders to the same text as `other`, in any dialect: the same
+    /// text and identifiers, with binds in the same places (their values aside).
     ///
     /// A driver that runs one statement again and again skips rendering it: comparing is
     /// cheaper, above all for the literal parts of an interpolation, which are the same
     /// strings each time.
-    package func rendersLike(_ template: SQLQuery) -> Bool {
-        guard fragments.count == template.fragments.count else { return false }
-        for (a, b) in zip(fragments, template.fragments) {
+    package func rendersLike(_ other: SQLQuery) -> Bool {
+        guard fragments.count == other.fragments.count else { return false }
+        for (a, b) in zip(fragments, other.fragments) {
             switch (a, b) {
             case (.sql(let x), .sql(let y)), (.identifier(let x), .identifier(let y)):
                 guard x == y else { return false }
@@ -163,6 +156,23 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
                 continue
             default:
                 return false
+            }
+        }
+        return true
+    }
+
+    /// Whether every bound value is small (fixed-size, or text and bytes of at most
+    /// `limit` bytes): such a query is cheap to keep after its statement ran, for
+    /// ``rendersLike(_:)``, where keeping a large value would hold its memory.
+    package func bindsAreSmall(limit: Int = 256) -> Bool {
+        for case .bind(let value) in fragments {
+            switch value {
+            case .decimal(let s), .string(let s), .json(let s):
+                if s.utf8.count > limit { return false }
+            case .bytes(let b):
+                if b.count > limit { return false }
+            case .null, .bool, .int, .double, .timestamp:
+                continue
             }
         }
         return true

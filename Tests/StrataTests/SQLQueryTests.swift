@@ -22,13 +22,20 @@ struct SQLQueryTests {
         func select(_ table: String, _ id: Int64) -> SQLQuery {
             "SELECT v FROM \(identifier: table) WHERE id = \(id)"
         }
-        let template = select("t", 1).template
-        #expect(select("t", 2).rendersLike(template))
-        #expect(!select("u", 1).rendersLike(template), "another identifier")
-        #expect(!SQLQuery("SELECT v FROM \(identifier: "t") WHERE id <> \(Int64(1))").rendersLike(template), "other text")
-        #expect(!SQLQuery("SELECT v FROM \(identifier: "t") WHERE id = \(unsafeRaw: "1")").rendersLike(template), "text where a bind was")
-        #expect(!SQLQuery("SELECT v FROM \(identifier: "t") WHERE id = \(Int64(1)) LIMIT 1").rendersLike(template), "longer")
-        // The template keeps no value.
-        #expect(template.binds == [.null])
+        let last = select("t", 1)
+        #expect(select("t", 2).rendersLike(last))
+        #expect(!select("u", 1).rendersLike(last), "another identifier")
+        #expect(!SQLQuery("SELECT v FROM \(identifier: "t") WHERE id <> \(Int64(1))").rendersLike(last), "other text")
+        #expect(!SQLQuery("SELECT v FROM \(identifier: "t") WHERE id = \(unsafeRaw: "1")").rendersLike(last), "text where a bind was")
+        #expect(!SQLQuery("SELECT v FROM \(identifier: "t") WHERE id = \(Int64(1)) LIMIT 1").rendersLike(last), "longer")
+    }
+
+    /// A driver keeps the last query for `rendersLike` only when its values are small.
+    @Test func bindsAreSmallUpToTheLimit() {
+        let small: SQLQuery = "INSERT INTO t VALUES (\(Int64(1)), \(String(repeating: "x", count: 256)), \([UInt8](repeating: 0, count: 10)), \(nil as String?))"
+        #expect(small.bindsAreSmall())
+        #expect(!SQLQuery("INSERT INTO t VALUES (\(String(repeating: "é", count: 129)))").bindsAreSmall(), "258 bytes of UTF-8")
+        #expect(!SQLQuery("INSERT INTO t VALUES (\([UInt8](repeating: 0, count: 257)))").bindsAreSmall())
+        #expect(SQLQuery("SELECT 1").bindsAreSmall())
     }
 }
