@@ -45,6 +45,7 @@ final class MySQLConnection: SQLConnection {
         self.handle = handle
         self.threadID = mysql_thread_id(handle)
         self.logger = logger
+        self.noticesTaskCancellation = mysql_get_ssl_cipher(handle) == nil
         self.socket = MySQLSocketWait.install(on: handle, connection: ObjectIdentifier(self),
                                               canceller: MySQLCanceller(endpoint: endpoint, threadID: threadID, logger: logger))
         do {
@@ -70,8 +71,9 @@ final class MySQLConnection: SQLConnection {
     }
 
     /// A statement run by a task on this thread checks the task's cancellation while
-    /// it waits for the server (``MySQLSocketWait``).
-    var noticesTaskCancellation: Bool { true }
+    /// it waits for the server (``MySQLSocketWait``). Not over TLS, where OpenSSL may
+    /// read the socket itself, blocking, without libmariadb's wait.
+    let noticesTaskCancellation: Bool
 
     func makeCanceller() -> (any SQLCanceller)? {
         guard handle != nil else { return nil }

@@ -15,7 +15,7 @@ import Synchronization
 /// (``MySQLCanceller``): the statement then fails with 1317, `.canceled`. A statement
 /// that answers within a slice costs one `poll`, as libmariadb's own wait does. Work a
 /// task hands to the thread from elsewhere has no task on the thread, and keeps its
-/// handler.
+/// handler; so do connections over TLS, whose reads OpenSSL may do itself.
 enum MySQLSocketWait {
     /// How long one `poll` waits before the task's cancellation is checked.
     static let sliceMilliseconds: Int32 = 50
