@@ -449,6 +449,14 @@ struct DriverConformanceTests {
             for (i, (text, number)) in values.enumerated() {
                 try conn.execute("INSERT INTO \(identifier: table) (id, s, n) VALUES (\(i), \(text), \(number))")
             }
+            // After a failed execution, the same statement with values of the same shape.
+            #expect(throws: DatabaseError.self) {
+                try conn.execute("INSERT INTO \(identifier: table) (id, s, n) VALUES (\(0), \("dup"), \(Int64(9)))")
+            }
+            try conn.execute("INSERT INTO \(identifier: table) (id, s, n) VALUES (\(99), \("new"), \(Int64(99)))")
+            let after = try conn.queryFirst("SELECT s, n FROM \(identifier: table) WHERE id = \(99)")
+            #expect(try after?.decode("s", as: String.self) == "new")
+            #expect(try after?.decode("n", as: Int64.self) == 99)
             for (i, (text, number)) in values.enumerated() {
                 let row = try conn.queryFirst("SELECT s, n FROM \(identifier: table) WHERE id = \(i) AND (s = \(text) OR s IS NULL)")
                 #expect(try row?.decode("s", as: String?.self) == text, "row \(i)")
