@@ -10,12 +10,12 @@ import Synchronization
 /// thread, and for such a lease the pool installs no cancellation handler (which costs
 /// about a microsecond of Swift's runtime a lease, a fifth of a short select's client
 /// CPU; see ``MySQLConnection/noticesTaskCancellation``). Instead, when a wait for the
-/// server outlasts a ``slice``, the wait checks whether the task on the thread was
-/// cancelled and, once per wait, cancels the statement as a handler would
-/// (``MySQLCanceller``): the statement then fails with 1317, `.canceled`. A statement
-/// that answers within a slice costs one `poll`, as libmariadb's own wait does. Work a
-/// task hands to the thread from elsewhere has no task on the thread, and keeps its
-/// handler; so do connections over TLS, whose reads OpenSSL may do itself.
+/// server outlasts a slice (``sliceMilliseconds``), the wait checks whether the task on
+/// the thread was cancelled and, once per wait, cancels the statement as a handler
+/// would (``MySQLCanceller``): the statement then fails with 1317, `.canceled`. A
+/// statement that answers within a slice costs one `poll`, as libmariadb's own wait
+/// does. Work a task hands to the thread from elsewhere has no task on the thread, and
+/// keeps its handler; so do connections over TLS, whose reads OpenSSL may do itself.
 enum MySQLSocketWait {
     /// How long one `poll` waits before the task's cancellation is checked.
     static let sliceMilliseconds: Int32 = 50

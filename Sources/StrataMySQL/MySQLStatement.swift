@@ -13,6 +13,7 @@ final class MySQLStatement {
     /// A copy of the parameter binds `mysql_stmt_bind_param` took last, or `nil`.
     private var bound: UnsafeMutablePointer<MYSQL_BIND>?
     private var boundCount = 0
+    private var boundCapacity = 0
 
     init(handle: UnsafeMutablePointer<MYSQL_STMT>, sql: String) {
         self.handle = handle
@@ -34,17 +35,15 @@ final class MySQLStatement {
         }
         boundCount = 0
         guard mysql_stmt_bind_param(handle, binds) == 0 else { return false }
-        if let old = bound, count > capacityOfBound { old.deallocate(); bound = nil }
+        if let old = bound, count > boundCapacity { old.deallocate(); bound = nil }
         if bound == nil {
-            capacityOfBound = max(count, 1)
-            bound = .allocate(capacity: capacityOfBound)
+            boundCapacity = max(count, 1)
+            bound = .allocate(capacity: boundCapacity)
         }
         bound!.update(from: binds, count: count)
         boundCount = count
         return true
     }
-
-    private var capacityOfBound = 0
 
     /// The fields of a parameter bind that `bindParameters` and libmariadb look at.
     private static func same(_ a: MYSQL_BIND, _ b: MYSQL_BIND) -> Bool {
