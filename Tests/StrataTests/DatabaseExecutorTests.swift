@@ -77,6 +77,29 @@ struct DatabaseExecutorTests {
         await db.close()
     }
 
+    /// A task cancelled before its lease never runs the closure, also when the lease
+    /// would run in place (where MariaDB's leases install no cancellation handler); and
+    /// the next task's statement runs as usual on the same connection.
+    @Test(arguments: Backend.allCases, TaskPlacement.allCases)
+    func aCancelledTaskRunsNoStatement(_ backend: Backend, _ placement: TaskPlacement) async throws {
+        let db = try backend.database(maxConnections: 1)
+        #expect(try await db.answersAQuery())  // opens the connection, so a lease can run in place
+        let ran = Atomic<Bool>(false)
+        let outcome = await Task(executorPreference: placement.executor(of: db)) {
+            _ = try await db.withConnection { try $0.queryFirst("SELECT 1 AS one") }  // in place from here on
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await db.withConnection { conn -> Int64? in
+                ran.store(true, ordering: .sequentiallyConsistent)
+                return try conn.queryFirst("SELECT 2 AS two")?.decode("two")
+            }
+        }.result
+        #expect(throws: CancellationError.self) { try outcome.get() }
+        let closureRan = ran.load(ordering: .sequentiallyConsistent)
+        #expect(!closureRan, "the closure ran for a cancelled task")
+        #expect(try await db.answersAQuery())
+        await db.close()
+    }
+
     /// Closing the database fails later leases; a task on its executor goes on (on the
     /// global executor) instead of hanging.
     @Test(arguments: Backend.allCases)
