@@ -91,21 +91,45 @@ public indirect enum SeedJSON: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Writes `s` quoted, escaping `"`, `\\` and control characters. A string with
+    /// nothing to escape, the usual case, is appended whole; otherwise the runs between
+    /// escapes are (every byte that needs one is ASCII, so no run splits a character).
     private static func writeString(_ s: String, to out: inout String) {
         out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        if !s.utf8.contains(where: needsEscape) {
+            out += s
+        } else {
+            var copy = s
+            copy.withUTF8 { bytes in
+                var runStart = 0
+                for (i, byte) in bytes.enumerated() where needsEscape(byte) {
+                    if runStart < i {
+                        out += String(decoding: UnsafeBufferPointer(rebasing: bytes[runStart..<i]), as: UTF8.self)
+                    }
+                    out += escape(byte)
+                    runStart = i + 1
+                }
+                if runStart < bytes.count {
+                    out += String(decoding: UnsafeBufferPointer(rebasing: bytes[runStart...]), as: UTF8.self)
+                }
             }
         }
         out += "\""
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20
+    }
+
+    private static func escape(_ byte: UInt8) -> String {
+        switch byte {
+        case UInt8(ascii: "\""): "\\\""
+        case UInt8(ascii: "\\"): "\\\\"
+        case UInt8(ascii: "\n"): "\\n"
+        case UInt8(ascii: "\r"): "\\r"
+        case UInt8(ascii: "\t"): "\\t"
+        // The other control characters, below 0x20: two hex digits.
+        default: (byte < 0x10 ? "\\u000" : "\\u00") + String(byte, radix: 16)
+        }
     }
 }

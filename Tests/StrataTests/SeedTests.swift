@@ -346,6 +346,11 @@ struct SeedTests {
         #expect(try JSONReader.value(in: #"{"a": 1}"#) != JSONReader.value(in: #"{"a": 1, "b": null}"#))
         #expect(try JSONReader.value(in: a.canonicalText) == a)
         #expect(SeedJSON.string("a\"b\\c\n\u{1}").canonicalText == #""a\"b\\c\n\u0001""#)
+        // Escapes between non-ASCII text, a combining mark right after a quote, and text
+        // with nothing to escape.
+        #expect(SeedJSON.string("é\"\u{301}x\u{1F}\tgrüße").canonicalText == "\"é\\\"\u{301}x\\u001f\\tgrüße\"")
+        #expect(SeedJSON.string("plain — ünïcödé 🚀").canonicalText == "\"plain — ünïcödé 🚀\"")
+        #expect(SeedJSON.string("").canonicalText == "\"\"")
     }
 }
 
