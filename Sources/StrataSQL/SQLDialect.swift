@@ -83,16 +83,29 @@ extension SQLDialect {
     }
 
     public func quoteIdentifier(_ name: String) throws -> String {
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard !parts.isEmpty, parts.count <= 2 else {
+        // `name` or `schema.name`, built in one string: every statement that names an
+        // identifier quotes it each time it is rendered, so no arrays of a split here.
+        let dot = name.utf8.firstIndex(of: UInt8(ascii: "."))
+        let first = dot.map { name[..<$0] } ?? name[...]
+        let second = dot.map { name[name.utf8.index(after: $0)...] }
+        if let second, second.utf8.contains(UInt8(ascii: ".")) {
             throw DatabaseError(.invalidIdentifier, message: "invalid identifier '\(name)'")
         }
-        return try parts.map { part -> String in
-            guard Self.isPlainIdentifier(part) else {
-                throw DatabaseError(.invalidIdentifier, message: "invalid identifier '\(name)': use letters, digits and underscores, starting with a letter or underscore, at most 63 characters")
-            }
-            return "\(identifierQuote)\(part)\(identifierQuote)"
-        }.joined(separator: ".")
+        guard Self.isPlainIdentifier(first), second.map(Self.isPlainIdentifier) ?? true else {
+            throw DatabaseError(.invalidIdentifier, message: "invalid identifier '\(name)': use letters, digits and underscores, starting with a letter or underscore, at most 63 characters")
+        }
+        var quoted = ""
+        quoted.reserveCapacity(name.utf8.count + 4)
+        quoted.append(identifierQuote)
+        quoted += first
+        quoted.append(identifierQuote)
+        if let second {
+            quoted += "."
+            quoted.append(identifierQuote)
+            quoted += second
+            quoted.append(identifierQuote)
+        }
+        return quoted
     }
 
     public func upsertClause(conflictColumns: [String], updating: [String]) throws -> String {
@@ -106,9 +119,13 @@ extension SQLDialect {
     }
 
     static func isPlainIdentifier(_ s: Substring) -> Bool {
-        guard let first = s.unicodeScalars.first, s.utf8.count <= 63 else { return false }
-        func letter(_ c: Unicode.Scalar) -> Bool { (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c == "_" }
-        return letter(first) && s.unicodeScalars.allSatisfy { letter($0) || ($0 >= "0" && $0 <= "9") }
+        // ASCII letters, digits and `_`: any other character has a byte above 0x7F.
+        let bytes = s.utf8
+        guard let first = bytes.first, bytes.count <= 63 else { return false }
+        func letter(_ b: UInt8) -> Bool {
+            (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z")) || b == UInt8(ascii: "_")
+        }
+        return letter(first) && bytes.allSatisfy { letter($0) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) }
     }
 }
 

@@ -1,4 +1,5 @@
 import StrataMySQL
+import StrataPostgres
 import StrataSQL
 import Testing
 
@@ -13,6 +14,27 @@ struct SQLQueryTests {
         let (sql, binds) = try q.render(for: mysql)
         #expect(sql == "SELECT v FROM `t` WHERE id = ? AND note = ?")
         #expect(binds == [.int(7), .string("x'y")])
+    }
+
+    /// Identifiers from configuration are validated and quoted: `name` or `schema.name`,
+    /// ASCII letters, digits and `_`, not starting with a digit, 63 bytes at most.
+    @Test func identifiersAreValidatedAndQuoted() throws {
+        let postgres = PostgresDialect()
+        #expect(try postgres.quoteIdentifier("credit_wallets") == #""credit_wallets""#)
+        #expect(try postgres.quoteIdentifier("billing.T1") == #""billing"."T1""#)
+        #expect(try mysql.quoteIdentifier("billing.t1") == "`billing`.`t1`")
+        #expect(try mysql.quoteIdentifier("_" + String(repeating: "a", count: 62)) == "`_" + String(repeating: "a", count: 62) + "`")
+        for bad in ["", ".", "a.", ".a", "a.b.c", "1a", "a-b", "a b", "é", "x;DROP TABLE y", "a\"b", "a`b",
+                    String(repeating: "a", count: 64)] {
+            #expect(throws: DatabaseError.self, "\(bad)") { try postgres.quoteIdentifier(bad) }
+            #expect(throws: DatabaseError.self, "\(bad)") { try mysql.quoteIdentifier(bad) }
+        }
+        do {
+            _ = try postgres.quoteIdentifier("a.b.c")
+        } catch let error as DatabaseError {
+            #expect(error.category == .invalidIdentifier)
+            #expect(error.message.contains("'a.b.c'"))
+        }
     }
 
     /// A driver skips rendering a statement whose text it rendered last: only the same
