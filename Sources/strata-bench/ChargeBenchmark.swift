@@ -91,7 +91,7 @@ enum ChargeBenchmark {
             runPrefix = options.string("run-prefix") ?? "r\(UInt32.random(in: 0...UInt32.max))"
             if let database {
                 // The name goes into CREATE / DROP DATABASE as it is, and only ever a benchmark's.
-                guard database.hasPrefix("strata_bench_"), DriverBenchmarkConfiguration.isPlainName(database) else {
+                guard database.hasPrefix("strata_bench_"), DriverBenchmarkConfiguration.isPlainName(database, for: self.url) else {
                     throw BenchUsageError("--database must be a plain name starting with strata_bench_, not '\(database)'")
                 }
             }

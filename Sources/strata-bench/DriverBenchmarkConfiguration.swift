@@ -1,3 +1,4 @@
+import StrataDrivers
 import StrataSQL
 
 /// What `strata-bench driver` measures, from its command line.
@@ -41,8 +42,8 @@ struct DriverBenchmarkConfiguration {
         noPool = options.isSet("no-pool")
         defaultExecutor = options.isSet("default-executor")
         for (flag, name) in [("table", table), ("key-column", keyColumn), ("value-column", valueColumn)] {
-            guard Self.isPlainName(name) else {
-                throw BenchUsageError("--\(flag) must be a plain SQL name ([A-Za-z_][A-Za-z0-9_]*), not '\(name)'")
+            guard Self.isPlainName(name, for: self.url) else {
+                throw BenchUsageError("--\(flag) must be a plain SQL name ([A-Za-z_][A-Za-z0-9_]*, at most 63 bytes), not '\(name)'")
             }
         }
         guard queries % tasks == 0 else {
@@ -60,11 +61,9 @@ struct DriverBenchmarkConfiguration {
         "SELECT \(valueColumn) FROM \(table) WHERE \(keyColumn) = "
     }
 
-    /// Whether `name` can go into SQL text unquoted on both backends.
-    static func isPlainName(_ name: String) -> Bool {
-        func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z") || b == UInt8(ascii: "_") }
-        func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
-        guard let first = name.utf8.first, isLetter(first) else { return false }
-        return name.utf8.allSatisfy { isLetter($0) || isDigit($0) }
+    /// Whether `name` can go into SQL text unquoted: the dialect's own identifier rules
+    /// (`quoteIdentifier`), without a schema part.
+    static func isPlainName(_ name: String, for url: DatabaseURL) -> Bool {
+        !name.contains(".") && (try? url.driver.dialect.quoteIdentifier(name)) != nil
     }
 }
