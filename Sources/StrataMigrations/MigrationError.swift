@@ -15,6 +15,12 @@ public enum MigrationError: Error, Sendable, CustomStringConvertible {
     case refused(String)
     /// `verify` or `parity` found differences.
     case schemaMismatch(String)
+    /// The run was stopped (a signal, a cancelled task) between or during statements;
+    /// the history says where, and the next run resumes there.
+    case interrupted(String)
+    /// A statement that commits by itself was running when an earlier run died: it may or
+    /// may not have completed, and a person has to say which.
+    case uncertain(String)
 
     public var description: String {
         switch self {
@@ -24,6 +30,8 @@ public enum MigrationError: Error, Sendable, CustomStringConvertible {
             "\(file):\(line): statement \(statement) of \(of) failed: \(error) — \(outcome)"
         case .refused(let m): m
         case .schemaMismatch(let m): m
+        case .interrupted(let m): "interrupted: \(m)"
+        case .uncertain(let m): m
         }
     }
 }

@@ -11,6 +11,7 @@ import StrataSQL
 /// applied, once it has checked that those statements did not change.
 struct MigrationExecutor {
     let history: SchemaHistory
+    var journal: StatementJournal { history.journal }
     let dialect: any SQLDialect
     let appliedBy: String
     let toolVersion: String
@@ -25,16 +26,31 @@ struct MigrationExecutor {
     }
 
     /// - Returns: the wall time the step took.
-    func run(_ step: MigrationStep, on conn: any SQLConnection, existing: HistoryRecord?) throws -> Duration {
+    /// - Parameter isCancelled: asked before each statement; `true` stops the run there,
+    ///   recorded as interrupted.
+    func run(_ step: MigrationStep, on conn: any SQLConnection, existing: HistoryRecord?,
+             isCancelled: () -> Bool = { false }) throws -> Duration {
         let clock = ContinuousClock()
         let start = clock.now
         try checkResumable(step, existing: existing)
+        if isCancelled() {
+            throw MigrationError.interrupted("\(displayPath(step.script.file)): canceled before it started; nothing of it ran")
+        }
         if isTransactional(step) {
             try runInTransaction(step, on: conn, existing: existing, started: start)
         } else {
-            try runJournaled(step, on: conn, existing: existing, started: start)
+            try runJournaled(step, on: conn, existing: existing, started: start, isCancelled: isCancelled)
         }
         return clock.now - start
+    }
+
+    /// Why a run stops at a statement that may or may not have completed, and what to do.
+    static func uncertainMessage(path: String, version: MigrationVersion, uncertain: HistoryRecord.UncertainStatement,
+                                 statements: [SQLStatement]) -> String {
+        let text = uncertain.number <= statements.count ? statements[uncertain.number - 1].text : ""
+        let words = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let shown = words.count > 60 ? "\(words.prefix(60))…" : words
+        return "\(path):\(uncertain.line): statement \(uncertain.number)\(shown.isEmpty ? "" : " (\(shown))") was running when a run was interrupted, and it commits by itself: Strata cannot know whether it completed. Check the schema, then run `strata migrate repair \(version) --completed` if it did, or `--not-completed` if it did not"
     }
 
     static func statementChecksum(_ statement: SQLStatement) -> String {
@@ -43,8 +59,13 @@ struct MigrationExecutor {
 
     /// Refuses to resume when a statement already applied is no longer the same.
     private func checkResumable(_ step: MigrationStep, existing: HistoryRecord?) throws {
-        guard step.resumeAt > 0, let existing else { return }
+        guard let existing else { return }
         let path = displayPath(step.script.file)
+        if let uncertain = existing.uncertainStatement {
+            throw MigrationError.uncertain(Self.uncertainMessage(path: path, version: step.migration.version,
+                                                                 uncertain: uncertain, statements: step.statements))
+        }
+        guard step.resumeAt > 0 else { return }
         guard step.resumeAt <= step.statements.count, existing.statementChecksums.count >= step.resumeAt else {
             throw MigrationError.drift("\(path): \(step.resumeAt) statements were applied, but the file now has \(step.statements.count); restore it, or fix the database by hand and run `strata migrate repair \(step.migration.version)`")
         }
@@ -83,6 +104,8 @@ struct MigrationExecutor {
             } else {
                 try history.delete(conn, version: step.migration.version)
             }
+            // Rows an earlier statement-by-statement run of it left behind.
+            if existing != nil { try journal.delete(conn, version: step.migration.version) }
             try conn.executeUnprepared("COMMIT")
         } catch let error as DatabaseError {
             _ = try? conn.executeUnprepared("ROLLBACK")
@@ -97,60 +120,197 @@ struct MigrationExecutor {
         }
     }
 
+    /// Runs a step statement by statement, each recorded in the journal as it lands.
+    ///
+    /// Statements that only change rows run in a transaction with their journal rows
+    /// (consecutive ones share it, up to ``maxGroup`` statements or a second), so each is
+    /// applied and recorded, or neither. A statement that commits by itself is announced
+    /// in the journal first and marked applied when the server answers; if the run dies
+    /// in between, the next one stops at it instead of guessing.
     private func runJournaled(_ step: MigrationStep, on conn: any SQLConnection, existing: HistoryRecord?,
-                              started: ContinuousClock.Instant) throws {
+                              started: ContinuousClock.Instant, isCancelled: () -> Bool) throws {
+        let version = step.migration.version
+        let statements = step.statements
+        let total = statements.count
+        let split = SQLSplitDialect(dialect.backend)
+        let path = displayPath(step.script.file)
         var record = newRecord(step, existing: existing)
+        // The statements' checksums live in the journal until the migration finishes.
+        record.statementChecksums = []
         var stored = existing != nil
-        // The row is written after each statement lands (not before the first), so a
-        // migration costs one history write per statement and nothing more.
-        func save() throws {
+
+        func entry(_ i: Int, _ state: StatementJournal.State = .applied) -> StatementJournal.Entry {
+            StatementJournal.Entry(statement: i + 1, line: statements[i].line,
+                                   checksum: Self.statementChecksum(statements[i]), state: state)
+        }
+        func saveRecord() throws {
+            record.executionMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
             if stored { try history.update(conn, record) } else { try history.insert(conn, record) }
             stored = true
         }
-        func finish() throws {
-            if step.direction == .up {
-                record.state = .applied
-                record.executionMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
-                try save()
-            } else if stored {
-                try history.delete(conn, version: step.migration.version)
+        /// Records how the run ended when a statement did not land, without hiding the reason.
+        func recordStop() {
+            do {
+                try saveRecord()
+            } catch {
+                logger.error("could not record in the history where the run stopped", metadata: ["error": "\(error)"])
             }
         }
-        if step.resumeAt >= step.statements.count {
-            try finish()
-            return
-        }
-        var index = step.resumeAt
-        while index < step.statements.count {
-            let statement = step.statements[index]
+        func inTransaction(_ body: () throws -> Void) throws {
+            try conn.executeUnprepared("BEGIN")
             do {
-                try conn.executeUnprepared(statement.text)
-            } catch let error as DatabaseError {
-                record.state = .failed
-                record.error = error.description
-                record.failedStatement = index + 1
-                record.executionMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
-                do {
-                    try save()
-                } catch {
-                    logger.error("could not record the failure in the history", metadata: ["error": "\(error)"])
+                try body()
+                try conn.executeUnprepared("COMMIT")
+            } catch {
+                _ = try? conn.executeUnprepared("ROLLBACK")
+                throw error
+            }
+        }
+
+        // The journal starts as the history says: rows an earlier run left for another
+        // direction go, and a resumed run (also one recorded before the journal existed)
+        // gets the rows of the statements it keeps, checked by `checkResumable` already.
+        try inTransaction {
+            try journal.delete(conn, version: version)
+            try journal.recordApplied(conn, version: version, (0..<step.resumeAt).map { entry($0) })
+            try saveRecord()
+        }
+        let maxStatementBytes = try dialect.maxStatementBytesQuery.flatMap { try conn.queryFirst($0)?.decode("n", as: Int64.self) }.map(Int.init)
+        let manipulatesData = statements.map { SQLSplitter.isDataManipulation($0, dialect: split) }
+
+        var index = step.resumeAt
+        /// The statements run in the open transaction, not yet committed.
+        var group: [Int] = []
+        var groupStarted = ContinuousClock.now
+
+        func interrupted(_ reason: String, at failing: Int) -> MigrationError {
+            record.state = .running
+            record.error = reason
+            recordStop()
+            let done = record.statementsApplied
+            return .interrupted("\(path):\(statements[failing].line): \(reason) during statement \(failing + 1) of \(total); \(Self.applied(done)); `strata migrate \(step.direction.rawValue)` resumes at statement \(done + 1)")
+        }
+        func failed(_ error: DatabaseError, at failing: Int, rolledBack: [Int] = [], uncertain: Bool = false) -> MigrationError {
+            record.state = .failed
+            record.error = error.description
+            record.failedStatement = failing + 1
+            let done = record.statementsApplied
+            var outcome: String
+            if uncertain {
+                outcome = "the connection was lost while the statement ran, and it commits by itself: Strata cannot know whether it completed; check the schema, then run `strata migrate repair \(version) --completed` or `--not-completed`"
+            } else {
+                recordStop()
+                outcome = done == 0
+                    ? "no statement of it is applied; fix the file and run the command again"
+                    : "\(Self.applied(done)); fix the file and run `strata migrate \(step.direction.rawValue)` to resume at statement \(done + 1), or fix the database by hand and run `strata migrate repair \(version)`"
+                if let first = rolledBack.first, let last = rolledBack.last {
+                    outcome += first == last
+                        ? " (statement \(first + 1) ran in its transaction and was rolled back with it)"
+                        : " (statements \(first + 1)–\(last + 1) ran in its transaction and were rolled back with it)"
                 }
-                let version = step.migration.version
-                let outcome = index == 0
-                    ? "no statement of it was applied; fix the file and run the command again"
-                    : "statements 1–\(index) are applied and recorded; fix the file and run `strata migrate \(step.direction.rawValue)` to resume at statement \(index + 1), or fix the database by hand and run `strata migrate repair \(version)`"
-                throw MigrationError.statementFailed(
-                    file: displayPath(step.script.file), line: statement.line, statement: index + 1,
-                    of: step.statements.count, error: error, outcome: outcome)
+            }
+            return .statementFailed(file: path, line: statements[failing].line, statement: failing + 1, of: total,
+                                    error: error, outcome: outcome)
+        }
+        func commitGroup() throws {
+            guard let last = group.last else { return }
+            try journal.recordApplied(conn, version: version, group.map { entry($0) })
+            try conn.executeUnprepared("COMMIT")
+            record.statementsApplied = last + 1
+            group = []
+        }
+        /// Rolls the open transaction back; returns the statements it undid.
+        func rollbackGroup() -> [Int] {
+            defer { group = [] }
+            if !conn.isBroken { _ = try? conn.executeUnprepared("ROLLBACK") }
+            return group
+        }
+
+        while index < total {
+            let statement = statements[index]
+            if isCancelled() {
+                _ = rollbackGroup()
+                throw interrupted("canceled", at: index)
+            }
+            let size = statement.text.utf8.count
+            if let maxStatementBytes, size > maxStatementBytes {
+                let undone = rollbackGroup()
+                throw failed(DatabaseError(.other, message: "the statement is \(size) bytes, more than the server accepts (max_allowed_packet = \(maxStatementBytes) bytes): split it, or raise the server's limit"),
+                             at: index, rolledBack: undone)
+            }
+            if manipulatesData[index] {
+                do {
+                    if group.isEmpty {
+                        _ = try conn.executeUnprepared("BEGIN")
+                        groupStarted = .now
+                    }
+                    _ = try conn.executeUnprepared(statement.text)
+                    group.append(index)
+                    if index + 1 == total || !manipulatesData[index + 1] || group.count >= Self.maxGroup
+                        || ContinuousClock.now - groupStarted > .seconds(1) {
+                        try commitGroup()
+                    }
+                } catch let error as DatabaseError {
+                    // The server rolls back what the transaction did; the journal says what landed.
+                    let undone = rollbackGroup()
+                    if error.category == .canceled { throw interrupted("canceled", at: index) }
+                    throw failed(error, at: index, rolledBack: undone)
+                }
+            } else {
+                try commitGroup()
+                try journal.recordStarted(conn, version: version, entry(index, .started))
+                do {
+                    _ = try conn.executeUnprepared(statement.text)
+                } catch let error as DatabaseError {
+                    switch error.category {
+                    case .connectionLost:
+                        // The server may still finish it: the `started` row stays.
+                        throw failed(error, at: index, uncertain: true)
+                    case .canceled:
+                        // The server answered that it stopped the statement: not applied.
+                        try? journal.removeStarted(conn, version: version, statement: index + 1)
+                        throw interrupted("canceled", at: index)
+                    default:
+                        try? journal.removeStarted(conn, version: version, statement: index + 1)
+                        throw failed(error, at: index)
+                    }
+                }
+                // It landed: record it, even if a cancel meant for the statement arrives now.
+                do {
+                    try journal.markApplied(conn, version: version, statement: index + 1)
+                } catch let error as DatabaseError where error.category == .canceled {
+                    try journal.markApplied(conn, version: version, statement: index + 1)
+                }
+                record.statementsApplied = index + 1
             }
             index += 1
-            record.statementsApplied = index
-            record.statementChecksums.append(Self.statementChecksum(statement))
-            if index == step.statements.count {
-                try finish()
-            } else {
-                try save()
+        }
+
+        // Finished: the history row takes the checksums, the journal rows go.
+        try inTransaction {
+            if step.direction == .up {
+                record.state = .applied
+                record.error = nil
+                record.failedStatement = nil
+                record.statementsApplied = total
+                record.statementChecksums = statements.map(Self.statementChecksum)
+                try saveRecord()
+            } else if stored {
+                try history.delete(conn, version: version)
             }
+            try journal.delete(conn, version: version)
         }
     }
+
+    /// `statements 1–3 are applied and recorded`, for messages.
+    static func applied(_ count: Int) -> String {
+        switch count {
+        case 0: "no statement of it is applied"
+        case 1: "statement 1 is applied and recorded"
+        default: "statements 1–\(count) are applied and recorded"
+        }
+    }
+
+    /// The most statements that share one transaction in a journaled run.
+    static let maxGroup = 1000
 }

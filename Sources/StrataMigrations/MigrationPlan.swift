@@ -81,6 +81,7 @@ struct MigrationPlanner {
         }
         let records = byVersion
         var result: [MigrationStep] = []
+        try refuseUncertain()
         // An interrupted up comes first: the schema is half-way through it.
         for record in history where record.isIncomplete {
             if record.direction == .down {
@@ -103,7 +104,20 @@ struct MigrationPlanner {
         return result
     }
 
+    /// A statement that may or may not have completed stops every plan until a person
+    /// says which.
+    private func refuseUncertain() throws {
+        for record in history where record.isIncomplete {
+            guard let uncertain = record.uncertainStatement else { continue }
+            let script = migrations[record.version]?.script(record.direction)
+            throw MigrationError.uncertain(MigrationExecutor.uncertainMessage(
+                path: script.map { displayPath($0.file) } ?? "migration \(record.version)_\(record.name)",
+                version: record.version, uncertain: uncertain, statements: script?.statements ?? []))
+        }
+    }
+
     private func planDown(_ target: DownTarget) throws -> [MigrationStep] {
+        try refuseUncertain()
         var result: [MigrationStep] = []
         var candidates: [HistoryRecord] = []
         for record in history where record.isIncomplete {
@@ -144,10 +158,15 @@ extension HistoryRecord {
     var stateSummary: String {
         switch state {
         case .applied, .baseline: return state.rawValue
+        case .failed where uncertainStatement != nil:
+            return "\(direction == .down ? "down " : "")failed: the connection was lost during statement \(uncertainStatement!.number) of \(statementsTotal) (line \(uncertainStatement!.line)), which commits by itself: it may or may not have completed; after checking, run `strata migrate repair \(version) --completed` or `--not-completed`"
         case .failed:
             return "\(direction == .down ? "down " : "")failed at statement \(failedStatement ?? statementsApplied + 1) of \(statementsTotal)" + (error.map { ": \($0)" } ?? "")
         case .running:
-            return "\(direction == .down ? "down " : "")interrupted after statement \(statementsApplied) of \(statementsTotal)"
+            if let uncertain = uncertainStatement {
+                return "\(direction == .down ? "down " : "")interrupted during statement \(uncertain.number) of \(statementsTotal) (line \(uncertain.line)), which commits by itself: it may or may not have completed; after checking, run `strata migrate repair \(version) --completed` or `--not-completed`"
+            }
+            return "\(direction == .down ? "down " : "")interrupted after statement \(statementsApplied) of \(statementsTotal)" + (error.map { " (\($0))" } ?? "")
         }
     }
 }

@@ -11,6 +11,9 @@ public struct MigrationStatus: Sendable {
         case failed
         /// A run was interrupted half-way (process killed).
         case interrupted
+        /// A run died while a statement that commits by itself was running: whether it
+        /// completed is unknown until a person checks (`repair --completed` / `--not-completed`).
+        case uncertain
     }
 
     public struct Entry: Sendable {
@@ -27,7 +30,7 @@ public struct MigrationStatus: Sendable {
 
     public var pending: [Entry] { entries.filter { $0.state == .pending } }
     /// Entries that need a person: changed, missing, failed or interrupted.
-    public var problems: [Entry] { entries.filter { [.changed, .missing, .failed, .interrupted].contains($0.state) } }
+    public var problems: [Entry] { entries.filter { [.changed, .missing, .failed, .interrupted, .uncertain].contains($0.state) } }
     public var current: MigrationVersion? {
         entries.last { $0.state == .applied || $0.state == .baseline || $0.state == .changed }?.version
     }
@@ -43,7 +46,8 @@ public struct MigrationStatus: Sendable {
             }
             switch r.state {
             case .failed, .running:
-                result.append(Entry(version: m.version, name: m.name, state: r.state == .failed ? .failed : .interrupted,
+                let state: State = r.uncertainStatement != nil ? .uncertain : r.state == .failed ? .failed : .interrupted
+                result.append(Entry(version: m.version, name: m.name, state: state,
                                     record: r, detail: r.stateSummary, label: m.label))
             case .applied, .baseline:
                 if r.state == .applied && r.checksum != m.up.checksum.hex {

@@ -30,8 +30,8 @@ extension Migrator {
         let inspector = database.dialect.schemaInspector
         let historyTable = options.historyTable
         let databaseName = database.url.database
-        return try await withLock { conn, _ in
-            let excluded: Set<String> = [historyTable]
+        return try await withLock { conn, _, isCancelled in
+            let excluded: Set<String> = [historyTable, StatementJournal.tableName(forHistory: historyTable)]
             let initial = try inspector.snapshot(conn, excluding: excluded)
             let existing = try history.records(conn)
             guard initial.tables.isEmpty && existing.isEmpty else {
@@ -46,14 +46,14 @@ extension Migrator {
             for m in migrations.migrations {
                 let label = m.label
                 let before = try inspector.snapshot(conn, excluding: excluded)
-                _ = try executor.run(step(m, .up), on: conn, existing: nil)
+                _ = try executor.run(step(m, .up), on: conn, existing: nil, isCancelled: isCancelled)
                 guard m.down != nil else {
                     report.skipped.append(label)
                     progress("skip \(label): irreversible")
                     continue
                 }
                 let afterUp = try inspector.snapshot(conn, excluding: excluded)
-                _ = try executor.run(step(m, .down), on: conn, existing: try history.record(conn, version: m.version))
+                _ = try executor.run(step(m, .down), on: conn, existing: try history.record(conn, version: m.version), isCancelled: isCancelled)
                 let afterDown = try inspector.snapshot(conn, excluding: excluded)
                 let downDiff = SchemaDiff.differences(from: before, to: afterDown, mode: .exact,
                                                       labels: ("before up", "after down"))
@@ -61,7 +61,7 @@ extension Migrator {
                     report.failure = (label, downDiff)
                     return report
                 }
-                _ = try executor.run(step(m, .up), on: conn, existing: nil)
+                _ = try executor.run(step(m, .up), on: conn, existing: nil, isCancelled: isCancelled)
                 let afterRedo = try inspector.snapshot(conn, excluding: excluded)
                 let redoDiff = SchemaDiff.differences(from: afterUp, to: afterRedo, mode: .exact,
                                                       labels: ("first up", "up after down"))
@@ -74,7 +74,7 @@ extension Migrator {
             }
             // Leave the scratch database as it was found: empty.
             for m in migrations.migrations.reversed() where m.down != nil {
-                _ = try executor.run(step(m, .down), on: conn, existing: try history.record(conn, version: m.version))
+                _ = try executor.run(step(m, .down), on: conn, existing: try history.record(conn, version: m.version), isCancelled: isCancelled)
             }
             return report
         }
@@ -97,10 +97,10 @@ extension Migrator {
         return differences
     }
 
-    /// The schema of this database, without the history table.
+    /// The schema of this database, without the history table and its journal.
     public func snapshot() async throws -> SchemaSnapshot {
         let inspector = database.dialect.schemaInspector
-        let excluded: Set<String> = [options.historyTable]
+        let excluded: Set<String> = [options.historyTable, StatementJournal.tableName(forHistory: options.historyTable)]
         return try await database.withConnection { try inspector.snapshot($0, excluding: excluded) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StrataSQL
+import Synchronization
 
 /// Options of a ``Migrator``.
 public struct MigratorOptions: Sendable {
@@ -121,7 +122,7 @@ public struct Migrator: Sendable {
     @discardableResult
     public func run(_ request: MigrationRequest,
                     progress: @escaping @Sendable (MigrationEvent) -> Void = { _ in }) async throws -> MigrationRunReport {
-        try await withLock(progress: progress) { conn, report in
+        try await withLock(progress: progress) { conn, report, isCancelled in
             try history.create(conn)
             let records = try history.records(conn)
             try checkDrift(records)
@@ -129,7 +130,11 @@ public struct Migrator: Sendable {
             var byVersion = Dictionary(records.map { ($0.version, $0) }, uniquingKeysWith: { a, _ in a })
             for step in steps {
                 progress(.started(step))
-                let duration = try executor.run(step, on: conn, existing: byVersion[step.migration.version])
+                if isCancelled() {
+                    throw MigrationError.interrupted("canceled before \(step.label) (\(step.direction.rawValue)); \(report.completed.count) migration\(report.completed.count == 1 ? "" : "s") of this run finished")
+                }
+                let duration = try executor.run(step, on: conn, existing: byVersion[step.migration.version],
+                                                isCancelled: isCancelled)
                 // After a down the row is gone; after an up the next step of this run
                 // (redo's up) starts fresh, so only a down needs the record it replaces.
                 byVersion[step.migration.version] = nil
@@ -144,21 +149,52 @@ public struct Migrator: Sendable {
         }
     }
 
+    /// What a person found out about a statement that was running when a run died.
+    public enum UncertainOutcome: Sendable {
+        /// It completed: the next run resumes after it.
+        case completed
+        /// It did not: the next run runs it.
+        case notCompleted
+    }
+
     /// Marks a migration that a person fixed by hand: a failed or interrupted `up` becomes
     /// applied, a failed `down` becomes reverted, a changed file's checksum is accepted.
     /// Recorded with who and when.
     ///
+    /// With `uncertain`, only settles the statement that was running when a run died
+    /// (see ``HistoryRecord/uncertainStatement``): the next `up` or `down` resumes after it
+    /// or at it.
+    ///
     /// - Returns: what was done, in words.
-    public func repair(_ version: MigrationVersion) async throws -> String {
+    public func repair(_ version: MigrationVersion, uncertain: UncertainOutcome? = nil) async throws -> String {
         let by = options.appliedBy
         let migrations = migrations
         let history = history
-        return try await withLock { conn, _ in
+        return try await withLock { conn, _, _ in
             guard var record = try history.record(conn, version: version) else {
                 throw MigrationError.refused("migration \(version) is not in the history: nothing to repair")
             }
+            if let uncertain {
+                guard let statement = record.uncertainStatement else {
+                    throw MigrationError.refused("migration \(version)_\(record.name) has no statement of unknown outcome (\(record.stateSummary)): nothing to settle")
+                }
+                switch uncertain {
+                case .completed:
+                    try history.journal.markApplied(conn, version: version, statement: statement.number)
+                case .notCompleted:
+                    try history.journal.removeStarted(conn, version: version, statement: statement.number)
+                }
+                record.repairedBy = by
+                record.repairedAt = SQLTimestamp(Date())
+                record.statementChecksums = []
+                record.statementsApplied = uncertain == .completed ? statement.number : statement.number - 1
+                try history.update(conn, record)
+                let next = uncertain == .completed ? statement.number + 1 : statement.number
+                return "migration \(version)_\(record.name): statement \(statement.number) recorded as \(uncertain == .completed ? "completed" : "not completed") by \(by); `strata migrate \(record.direction.rawValue)` resumes at statement \(next)"
+            }
             if record.isIncomplete && record.direction == .down {
                 try history.delete(conn, version: version)
+                try history.journal.delete(conn, version: version)
                 return "migration \(version)_\(record.name): down marked as finished by hand (\(by)); it is now pending"
             }
             guard let m = migrations[version] else {
@@ -175,7 +211,9 @@ public struct Migrator: Sendable {
             record.failedStatement = nil
             record.repairedBy = by
             record.repairedAt = SQLTimestamp(Date())
+            record.uncertainStatement = nil
             try history.update(conn, record)
+            try history.journal.delete(conn, version: version)
             return "migration \(version)_\(record.name): marked applied by \(by) (was: \(was))"
         }
     }
@@ -186,7 +224,7 @@ public struct Migrator: Sendable {
         let by = options.appliedBy
         let migrations = migrations
         let history = history
-        return try await withLock { conn, _ in
+        return try await withLock { conn, _, _ in
             try history.create(conn)
             let existing = try history.records(conn)
             guard existing.isEmpty else {
@@ -242,13 +280,30 @@ public struct Migrator: Sendable {
     }
 
     /// Holds the lock on one connection for the whole of `body`, released on every path.
+    ///
+    /// `body` runs whole on the connection's thread; its third argument tells whether the
+    /// calling task was cancelled meanwhile, so it can stop between statements (a cancel
+    /// during a statement reaches the server through the pool).
     func withLock<T: Sendable>(progress: @escaping @Sendable (MigrationEvent) -> Void = { _ in },
-                               _ body: @escaping @Sendable (any SQLConnection, inout MigrationRunReport) throws -> T) async throws -> T {
+                               _ body: @escaping @Sendable (any SQLConnection, inout MigrationRunReport, () -> Bool) throws -> T) async throws -> T {
         let lock = lock
         let useLock = options.useLock
         let timeout = options.lockTimeout
         let logger = logger
-        return try await database.withConnection { conn in
+        let cancelled = CancellationFlag()
+        return try await withTaskCancellationHandler {
+            try await locked(lock: lock, useLock: useLock, timeout: timeout, logger: logger, progress: progress) { conn, report in
+                try body(conn, &report) { cancelled.isSet }
+            }
+        } onCancel: {
+            cancelled.set()
+        }
+    }
+
+    private func locked<T: Sendable>(lock: any MigrationLock, useLock: Bool, timeout: Duration, logger: Logger,
+                                     progress: @escaping @Sendable (MigrationEvent) -> Void,
+                                     _ body: @escaping @Sendable (any SQLConnection, inout MigrationRunReport) throws -> T) async throws -> T {
+        try await database.withConnection { conn in
             var report = MigrationRunReport()
             if useLock {
                 let start = ContinuousClock.now
@@ -262,4 +317,11 @@ public struct Migrator: Sendable {
             return try body(conn, &report)
         }
     }
+}
+
+/// Set once when a task is cancelled; read from the connection's thread, which runs no task.
+final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
 }

@@ -123,4 +123,37 @@ public enum SQLSplitter {
             return false
         }
     }
+
+    /// Whether a statement only reads or changes rows, so that a transaction holds it:
+    /// it neither commits by itself (as DDL does on MySQL) nor refuses to run inside a
+    /// transaction.
+    ///
+    /// The migration runner puts such statements in one transaction with the journal rows
+    /// that record them, so an interrupted run leaves each of them applied and recorded,
+    /// or neither. Anything else (DDL, `CALL`, `SET`, `LOAD DATA`, a statement that starts
+    /// with an executable comment…) counts as committing by itself: a wrong "no" only
+    /// costs an extra journal write, a wrong "yes" could apply a statement twice.
+    ///
+    /// - Parameters:
+    ///   - statement: A statement, as ``split(_:dialect:)`` returns it.
+    ///   - dialect: Whose lexical rules apply.
+    /// - Returns: `true` for `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `REPLACE`, `MERGE`,
+    ///   `VALUES`, `TABLE` and `WITH` statements, also behind opening parentheses.
+    public static func isDataManipulation(_ statement: SQLStatement, dialect: SQLSplitDialect) -> Bool {
+        var lexer = SQLLexer(statement.text, dialect: dialect)
+        while let token = try? lexer.next() {
+            switch token.kind {
+            case .whitespace, .lineComment, .blockComment:
+                continue
+            case .symbol where lexer.text(token.range) == "(":
+                continue
+            case .word:
+                let word = lexer.text(token.range).lowercased()
+                return ["select", "insert", "update", "delete", "replace", "merge", "values", "table", "with"].contains(word)
+            default:
+                return false
+            }
+        }
+        return false
+    }
 }

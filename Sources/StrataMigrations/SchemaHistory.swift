@@ -35,6 +35,18 @@ public struct HistoryRecord: Sendable, Hashable {
     public var toolVersion: String
     public var repairedBy: String?
     public var repairedAt: SQLTimestamp?
+    /// A statement that commits by itself (DDL) and was running when a run was
+    /// interrupted: it may or may not have completed, so nothing resumes until a person
+    /// says which (`strata migrate repair V --completed` or `--not-completed`).
+    public var uncertainStatement: UncertainStatement?
+
+    /// The statement a run was interrupted in, where the server may have completed it.
+    public struct UncertainStatement: Sendable, Hashable {
+        /// 1-based index of the statement in its file.
+        public var number: Int
+        /// The line of the file on which it starts.
+        public var line: Int
+    }
 
     /// Whether the migration counts as applied (its schema change is in place).
     public var isApplied: Bool { state == .applied || state == .baseline }
@@ -49,12 +61,15 @@ public struct HistoryRecord: Sendable, Hashable {
 struct SchemaHistory {
     let table: String
     let dialect: any SQLDialect
+    /// Per-statement rows of migrations that run statement by statement.
+    let journal: StatementJournal
 
     init(table: String, dialect: any SQLDialect) throws {
         // Validates the configured name once, before any SQL is built with it.
         _ = try dialect.quoteIdentifier(table)
         self.table = table
         self.dialect = dialect
+        self.journal = try StatementJournal(history: table, dialect: dialect)
     }
 
     func exists(_ conn: any SQLConnection) throws -> Bool {
@@ -90,17 +105,24 @@ struct SchemaHistory {
                 CONSTRAINT \(check) CHECK (state IN ('applied', 'baseline', 'failed', 'running'))
             )\(dialect.createTableSuffix)
             """)
+        try journal.create(conn)
     }
 
-    /// Every row, by version.
+    /// Every row, by version; a migration stopped half-way carries what its journal says.
     func records(_ conn: any SQLConnection) throws -> [HistoryRecord] {
         guard try exists(conn) else { return [] }
-        return try conn.query("SELECT * FROM \(identifier: table) ORDER BY version").map(Self.record)
+        let rows = try conn.query("SELECT * FROM \(identifier: table) ORDER BY version").map(Self.record)
             .sorted { $0.version < $1.version }
+        guard rows.contains(where: \.isIncomplete) else { return rows }
+        let entries = try journal.entries(conn)
+        return rows.map { $0.isIncomplete ? $0.merging(entries[$0.version] ?? []) : $0 }
     }
 
     func record(_ conn: any SQLConnection, version: MigrationVersion) throws -> HistoryRecord? {
-        try conn.queryFirst("SELECT * FROM \(identifier: table) WHERE version = \(version.sqlValue)").map(Self.record)
+        guard let record = try conn.queryFirst("SELECT * FROM \(identifier: table) WHERE version = \(version.sqlValue)").map(Self.record)
+        else { return nil }
+        guard record.isIncomplete else { return record }
+        return record.merging(try journal.entries(conn)[version] ?? [])
     }
 
     func insert(_ conn: any SQLConnection, _ r: HistoryRecord) throws {
@@ -155,6 +177,27 @@ struct SchemaHistory {
             toolVersion: try row.decode("tool_version"),
             repairedBy: try row.decode("repaired_by"),
             repairedAt: try row.decode("repaired_at"))
+    }
+}
+
+extension HistoryRecord {
+    /// The record as its journal tells it: the statements applied, with their checksums,
+    /// and the statement that was running when the run stopped, if it commits by itself.
+    ///
+    /// A record written before the journal existed has no rows and stays as it is.
+    func merging(_ entries: [StatementJournal.Entry]) -> HistoryRecord {
+        guard !entries.isEmpty else { return self }
+        var record = self
+        var checksums: [String] = []
+        for e in entries where e.state == .applied && e.statement == checksums.count + 1 {
+            checksums.append(e.checksum)
+        }
+        record.statementChecksums = checksums
+        record.statementsApplied = checksums.count
+        if let started = entries.first(where: { $0.state == .started }) {
+            record.uncertainStatement = UncertainStatement(number: started.statement, line: started.line)
+        }
+        return record
     }
 }
 

@@ -17,6 +17,8 @@ public struct MySQLDialect: SQLDialect {
     public var identifierQuote: Character { "`" }
     public var supportsTransactionalDDL: Bool { false }
     public var supportsReturning: Bool { false }
+    /// A longer statement makes the server drop the connection ("server has gone away").
+    public var maxStatementBytesQuery: SQLQuery? { "SELECT @@max_allowed_packet AS n" }
     /// MariaDB has it from 10.6, MySQL from 8.0.
     public var forUpdateSkipLocked: String { "FOR UPDATE SKIP LOCKED" }
 

@@ -24,6 +24,11 @@ public protocol SQLDialect: Sendable {
     /// Whether DDL runs inside a transaction and rolls back with it. Default: `false`.
     var supportsTransactionalDDL: Bool { get }
 
+    /// A query that answers, in a column `n`, the largest statement in bytes that the
+    /// server accepts, where it has such a limit below its other ones; `nil` otherwise.
+    /// Default: `nil`.
+    var maxStatementBytesQuery: SQLQuery? { get }
+
     /// Whether `INSERT … RETURNING` exists. Default: `false`.
     var supportsReturning: Bool { get }
 
@@ -65,6 +70,7 @@ extension SQLDialect {
     public var identifierQuote: Character { "\"" }
     public var supportsTransactionalDDL: Bool { false }
     public var supportsReturning: Bool { false }
+    public var maxStatementBytesQuery: SQLQuery? { nil }
     public var forUpdateSkipLocked: String { "FOR UPDATE SKIP LOCKED" }
     public var createTableSuffix: String { "" }
     public var currentSchemaExpression: String { "current_schema()" }

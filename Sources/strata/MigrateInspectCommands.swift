@@ -31,6 +31,7 @@ struct MigrateStatus: AsyncParsableCommand {
                         "statements_applied": e.record?.statementsApplied ?? NSNull(),
                         "statements_total": e.record?.statementsTotal ?? NSNull(),
                         "failed_statement": e.record?.failedStatement ?? NSNull(),
+                        "uncertain_statement": e.record?.uncertainStatement.map { ["statement": $0.number, "line": $0.line] } ?? NSNull(),
                         "error": e.record?.error ?? NSNull(),
                         "detail": e.detail ?? NSNull(),
                     ] as [String: Any] },
@@ -181,16 +182,22 @@ struct MigrateRepair: AsyncParsableCommand {
     @OptionGroup var migration: MigrationOptions
     @OptionGroup var output: OutputOptions
     @Argument var version: String
+    @Flag(help: "The statement a dead run left of unknown outcome did complete: resume after it.")
+    var completed = false
+    @Flag(help: "The statement a dead run left of unknown outcome did not complete: run it again.")
+    var notCompleted = false
 
     func validate() throws {
         if MigrationVersion(version) == nil { throw ValidationError("'\(version)' is not a version (1-20 digits)") }
+        if completed && notCompleted { throw ValidationError("--completed and --not-completed exclude each other") }
     }
 
     func run() async throws {
         try await guarded {
             let migrator = try migration.migrator(connection)
             defer { Task { await migrator.database.close() } }
-            let what = try await migrator.repair(MigrationVersion(version)!)
+            let uncertain: Migrator.UncertainOutcome? = completed ? .completed : notCompleted ? .notCompleted : nil
+            let what = try await migrator.repair(MigrationVersion(version)!, uncertain: uncertain)
             if output.json { printJSON(["command": "repair", "ok": true, "result": what]) } else { print(what) }
         }
     }

@@ -57,15 +57,26 @@ enum CLILogging {
 }
 
 /// Runs a command body, turning any error into one line on stderr and its exit code.
+///
+/// SIGINT or SIGTERM stops the body cleanly (see ``Interruption``) and exits 130 or 143.
 func guarded(_ body: () async throws -> Void) async throws {
     do {
-        try await body()
+        try await Interruption.cancellingOnSignal(body)
     } catch let exit as ExitCode {
         throw exit
     } catch {
         let text = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
+        if let signo = Interruption.received {
+            FileHandle.standardError.write(Data("strata: error: stopped by \(Interruption.name(signo)): \(text)\n".utf8))
+            throw ExitCode(128 + signo)
+        }
         FileHandle.standardError.write(Data("strata: error: \(text)\n".utf8))
         throw ExitCode(StrataExit.code(for: error))
+    }
+    if let signo = Interruption.received {
+        // The signal came after the last statement: the work is done, but the caller asked to stop.
+        FileHandle.standardError.write(Data("strata: error: stopped by \(Interruption.name(signo)) after the command had finished its work\n".utf8))
+        throw ExitCode(128 + signo)
     }
 }
 

@@ -54,6 +54,11 @@ enum StrataCLI {
     /// Runs `strata` to completion.
     static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) async throws -> Result {
         let (process, out, err) = try start(arguments, environment: environment, directory: directory)
+        return await finish(process, out, err)
+    }
+
+    /// Waits for a process that ``start(_:environment:directory:)`` started, with its output.
+    static func finish(_ process: Process, _ out: Pipe, _ err: Pipe) async -> Result {
         // The blocking reads run on threads of their own, never on the threads that run
         // the tests' tasks: on a 2-core machine two blocked ones would stall every test.
         return await withCheckedContinuation { continuation in
