@@ -8,9 +8,14 @@ import StrataSQL
 /// transaction pooling nor across Galera nodes; a lock row in a table of Strata's fits
 /// there, and is another implementation of this protocol.
 public protocol MigrationLock: Sendable {
-    /// Waits up to `timeout` for the lock.
-    /// - Throws: ``MigrationError/lockTimeout(_:)`` when another run still holds it.
-    func acquire(_ conn: any SQLConnection, timeout: Duration, onWait: () -> Void) throws
+    /// Waits up to `timeout` for the lock, and no longer than the run is wanted.
+    ///
+    /// - Parameters:
+    ///   - onWait: called once, when the lock is not free at the first try.
+    ///   - isCancelled: asked while waiting; `true` gives up at once.
+    /// - Throws: ``MigrationError/lockTimeout(_:)`` when another run still holds it,
+    ///   ``MigrationError/interrupted(_:)`` when the run was cancelled meanwhile.
+    func acquire(_ conn: any SQLConnection, timeout: Duration, onWait: () -> Void, isCancelled: () -> Bool) throws
     func release(_ conn: any SQLConnection)
 }
 
@@ -23,12 +28,15 @@ public struct SessionMigrationLock: MigrationLock {
         self.name = name
     }
 
-    public func acquire(_ conn: any SQLConnection, timeout: Duration, onWait: () -> Void) throws {
+    public func acquire(_ conn: any SQLConnection, timeout: Duration, onWait: () -> Void, isCancelled: () -> Bool) throws {
         let deadline = ContinuousClock.now + timeout
         var waited = false
         var pause = Duration.milliseconds(20)
         while true {
             if try conn.tryLock(name: name) { return }
+            if isCancelled() {
+                throw MigrationError.interrupted("canceled while waiting for the migration lock '\(name)'; nothing ran")
+            }
             if ContinuousClock.now >= deadline {
                 throw MigrationError.lockTimeout("another migration run held the lock '\(name)' for longer than \(timeout.seconds) s (--lock-timeout)")
             }

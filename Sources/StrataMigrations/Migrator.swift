@@ -292,7 +292,8 @@ public struct Migrator: Sendable {
         let logger = logger
         let cancelled = CancellationFlag()
         return try await withTaskCancellationHandler {
-            try await locked(lock: lock, useLock: useLock, timeout: timeout, logger: logger, progress: progress) { conn, report in
+            try await locked(lock: lock, useLock: useLock, timeout: timeout, logger: logger, progress: progress,
+                             isCancelled: { cancelled.isSet }) { conn, report in
                 try body(conn, &report) { cancelled.isSet }
             }
         } onCancel: {
@@ -302,15 +303,16 @@ public struct Migrator: Sendable {
 
     private func locked<T: Sendable>(lock: any MigrationLock, useLock: Bool, timeout: Duration, logger: Logger,
                                      progress: @escaping @Sendable (MigrationEvent) -> Void,
+                                     isCancelled: @escaping @Sendable () -> Bool,
                                      _ body: @escaping @Sendable (any SQLConnection, inout MigrationRunReport) throws -> T) async throws -> T {
         try await database.withConnection { conn in
             var report = MigrationRunReport()
             if useLock {
                 let start = ContinuousClock.now
-                try lock.acquire(conn, timeout: timeout) {
+                try lock.acquire(conn, timeout: timeout, onWait: {
                     logger.info("waiting for the migration lock held by another run")
                     progress(.waitingForLock)
-                }
+                }, isCancelled: isCancelled)
                 report.lockWait = ContinuousClock.now - start
             }
             defer { if useLock { lock.release(conn) } }

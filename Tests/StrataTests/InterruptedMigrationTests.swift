@@ -92,6 +92,49 @@ import Testing
         }
     }
 
+    /// A signal while `up` waits for another run's lock stops the wait at once, instead of
+    /// waiting out `--lock-timeout`.
+    @Test(arguments: Backend.allCases)
+    func aSignalWhileWaitingForTheLockStopsAtOnce(_ backend: Backend) async throws {
+        let fixture = try MigrationFixture(["1_a.up.sql": PortableSQL.createTable("a"), "1_a.down.sql": PortableSQL.dropTable("a")])
+        try await withFreshDatabase(backend) { db, url in
+            // Another run holds the lock: a session lock on a connection of this test.
+            let holder = Database(url: url, maxConnections: 1, logger: TestLog.logger)
+            let name = "strata:\(url.database):strata_schema_history"
+            #expect(try await holder.withConnection { try $0.tryLock(name: name) })
+            let (process, out, err) = try StrataCLI.start(["migrate", "up", "--lock-timeout", "60", "--migrations", fixture.root.path],
+                                                          environment: ["DATABASE_URL": url.urlString])
+            try await Task.sleep(for: .seconds(1.5))
+            let sent = ContinuousClock.now
+            kill(process.processIdentifier, SIGINT)
+            let r = await StrataCLI.finish(process, out, err)
+            #expect(r.status == 130, "\(r.stderr)")
+            #expect(ContinuousClock.now - sent < .seconds(3))
+            #expect(r.stderr.contains("waiting for the migration lock"), "\(r.stderr)")
+            #expect(!(try await db.tableNames().contains("a")))
+            await holder.close()
+        }
+    }
+
+    /// When the first signal cannot stop the command (here it is stuck connecting to a
+    /// server that never answers), a second one ends the process at once.
+    @Test func aSecondSignalExitsAtOnce() async throws {
+        let silent = try SilentListener()
+        let (process, out, err) = try StrataCLI.start(
+            ["migrate", "status", "--migrations", projectRoot.appendingPathComponent("migrations").path],
+            environment: ["DATABASE_URL": "postgres://strata:s3cr3t@127.0.0.1:\(silent.port)/strata?connect_timeout=30"])
+        try await Task.sleep(for: .seconds(1))
+        kill(process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(process.isRunning, "the first signal waits for the command to stop")
+        let sent = ContinuousClock.now
+        kill(process.processIdentifier, SIGTERM)
+        let r = await StrataCLI.finish(process, out, err)
+        #expect(r.status == 143)
+        #expect(ContinuousClock.now - sent < .seconds(1))
+        #expect(r.stderr.contains("SIGTERM received") && !r.stderr.contains("s3cr3t"), "\(r.stderr)")
+    }
+
     /// `kill -9` during a statement that changes rows: the server rolls the abandoned
     /// transaction back, so the statement is neither applied nor recorded, and the next
     /// run applies it once. (The history used to miss it while the server kept it: the
