@@ -73,6 +73,11 @@ struct SchemaHistory {
     }
 
     func exists(_ conn: any SQLConnection) throws -> Bool {
+        try Self.tableExists(conn, table, dialect: dialect)
+    }
+
+    /// Whether the connection's current schema has a table of that name.
+    static func tableExists(_ conn: any SQLConnection, _ table: String, dialect: any SQLDialect) throws -> Bool {
         let rows = try conn.query("""
             SELECT COUNT(*) AS n FROM information_schema.tables
             WHERE table_name = \(table) AND table_schema = \(SQLQuery(unsafeSQL: dialect.currentSchemaExpression))

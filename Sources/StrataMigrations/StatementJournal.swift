@@ -65,10 +65,7 @@ struct StatementJournal {
     }
 
     func exists(_ conn: any SQLConnection) throws -> Bool {
-        try conn.queryFirst("""
-            SELECT COUNT(*) AS n FROM information_schema.tables
-            WHERE table_name = \(table) AND table_schema = \(SQLQuery(unsafeSQL: dialect.currentSchemaExpression))
-            """)?.decode("n", as: Int64.self) ?? 0 > 0
+        try SchemaHistory.tableExists(conn, table, dialect: dialect)
     }
 
     /// Every row of every version that has some, by version and statement.

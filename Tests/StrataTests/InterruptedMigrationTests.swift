@@ -42,6 +42,16 @@ import Testing
         return false
     }
 
+    /// Starts `migrate up` and kills it without warning while statement 2 runs.
+    private func killDuringTheLongStatement(_ db: Database, _ backend: Backend, _ url: DatabaseURL,
+                                            _ fixture: MigrationFixture, marker: String) async throws {
+        let (process, out, err) = try StrataCLI.start(["migrate", "up", "--migrations", fixture.root.path],
+                                                      environment: ["DATABASE_URL": url.urlString])
+        #expect(try await waitUntilRunning(db, backend, marker: marker), "statement 2 never ran")
+        kill(process.processIdentifier, SIGKILL)
+        _ = await StrataCLI.finish(process, out, err)
+    }
+
     private func rows(_ db: Database, _ table: String) async throws -> Int64 {
         try await db.withConnection { try $0.queryFirst("SELECT COUNT(*) AS n FROM \(identifier: table)")!.decode("n") }
     }
@@ -144,11 +154,7 @@ import Testing
         let marker = uniqueName("k9")
         let fixture = try fixture(backend, .dml, marker: marker, seconds: 6)
         try await withFreshDatabase(backend) { db, url in
-            let (process, out, err) = try StrataCLI.start(["migrate", "up", "--migrations", fixture.root.path],
-                                                          environment: ["DATABASE_URL": url.urlString])
-            #expect(try await waitUntilRunning(db, backend, marker: marker))
-            kill(process.processIdentifier, SIGKILL)
-            _ = await StrataCLI.finish(process, out, err)
+            try await killDuringTheLongStatement(db, backend, url, fixture, marker: marker)
             // The server finishes the orphaned statement (MariaDB) and then ends the session,
             // releasing the lock: the next run waits for that, then resumes at statement 2.
             let r = try await migrate(["up", "--lock-timeout", "30"], url, fixture)
@@ -167,11 +173,7 @@ import Testing
         let marker = uniqueName("k9d")
         let fixture = try fixture(backend, .ddl, marker: marker, seconds: 6)
         try await withFreshDatabase(backend) { db, url in
-            let (process, out, err) = try StrataCLI.start(["migrate", "up", "--migrations", fixture.root.path],
-                                                          environment: ["DATABASE_URL": url.urlString])
-            #expect(try await waitUntilRunning(db, backend, marker: marker))
-            kill(process.processIdentifier, SIGKILL)
-            _ = await StrataCLI.finish(process, out, err)
+            try await killDuringTheLongStatement(db, backend, url, fixture, marker: marker)
 
             // The orphaned statement completes on the server; the history cannot know.
             var status = try await migrate(["status", "--json"], url, fixture)
