@@ -11,8 +11,15 @@ struct ConnectionOptions: ParsableArguments {
         valueName: "url"))
     var databaseURL: String?
 
-    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "warning"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--log-level must be one of \(levels), not '\(logLevel)'")
+        }
+    }
 
     /// The URL from the flag or the environment.
     func url() throws -> DatabaseURL {
@@ -56,16 +63,17 @@ enum CLILogging {
     }
 }
 
-/// Runs a command body, turning any error into one line on stderr and its exit code.
-func guarded(_ body: () async throws -> Void) async throws {
+/// Runs a command body, turning any error into one line on stderr and its exit code,
+/// and, with `json`, one JSON error document on stdout (see ``ErrorReport``).
+func guarded(json: Bool, _ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let exit as ExitCode {
         throw exit
     } catch {
-        let text = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
-        FileHandle.standardError.write(Data("strata: error: \(text)\n".utf8))
-        throw ExitCode(StrataExit.code(for: error))
+        let report = ErrorReport(error)
+        report.print(json: json)
+        throw ExitCode(report.exit)
     }
 }
 

@@ -51,7 +51,7 @@ struct Seed: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let db = try connection.database(maxConnections: 1)
             let label = seeds.count > 1 && seeds.hasSuffix("/") ? String(seeds.dropLast()) : seeds
             let seeder = CatalogueSeeder(database: db, directory: URL(fileURLWithPath: seeds),

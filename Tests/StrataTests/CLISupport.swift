@@ -28,6 +28,9 @@ enum StrataCLI {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// From the start to the exit, measured on the thread that waits for the process
+        /// (so a busy test pool does not count).
+        var duration: Duration = .zero
         var json: [String: Any]? {
             try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
         }
@@ -53,6 +56,7 @@ enum StrataCLI {
 
     /// Runs `strata` to completion.
     static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) async throws -> Result {
+        let started = ContinuousClock.now
         let (process, out, err) = try start(arguments, environment: environment, directory: directory)
         // The blocking reads run on threads of their own, never on the threads that run
         // the tests' tasks: on a 2-core machine two blocked ones would stall every test.
@@ -63,10 +67,12 @@ enum StrataCLI {
                 reader.start()
                 let stdout = out.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
+                let duration = ContinuousClock.now - started
                 let stderr = stderrBox.wait()
                 continuation.resume(returning: Result(status: process.terminationStatus,
                                                       stdout: String(decoding: stdout, as: UTF8.self),
-                                                      stderr: String(decoding: stderr, as: UTF8.self)))
+                                                      stderr: String(decoding: stderr, as: UTF8.self),
+                                                      duration: duration))
             }
         }
     }
