@@ -1,0 +1,105 @@
+import Foundation
+import StrataSQL
+import Testing
+
+/// How the CLI fails: argument errors as one line like every other error, numbers that
+/// say what is wrong with them, a JSON error document with `--json`, and `migrate wait`
+/// bounded by its timeout.
+@Suite("CLI errors")
+struct CLIErrorTests {
+    /// One line on stderr, `strata: error: …`, pointing at the command's `--help`; nothing on stdout.
+    private func expectOneLineUsage(_ r: StrataCLI.Result, mentioning text: String, help: String,
+                                    sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(r.status == 64, "\(r.stderr)", sourceLocation: sourceLocation)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && r.stderr.hasPrefix("strata: error: "), "\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains(text), "\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains("(see '\(help) --help')"), "\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stdout.isEmpty, "\(r.stdout)", sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: [
+        (["wallet", "grant", "acme"], "Missing expected argument '<credits>'", "strata wallet grant"),
+        (["migrate", "bogus"], "Unexpected argument 'bogus'", "strata migrate"),
+        (["migrate", "up", "--bogus"], "Unknown option '--bogus'", "strata migrate up"),
+        (["migrate", "up", "--steps", "x"], "--steps", "strata migrate up"),
+        (["migrate", "status", "--log-level", "bogus"], "--log-level must be one of trace, debug", "strata migrate status"),
+        (["wallet", "show", "acme", "--log-level", "loud"], "not 'loud'", "strata wallet show"),
+    ])
+    func argumentErrorsAreOneLine(_ arguments: [String], _ text: String, _ help: String) async throws {
+        expectOneLineUsage(try await StrataCLI.run(arguments), mentioning: text, help: help)
+    }
+
+    /// A negative number used to be read as an option ("Missing value", "Missing
+    /// expected argument"): the message now says what the number must be.
+    @Test(arguments: [
+        (["migrate", "up", "--lock-timeout", "-1"], "--lock-timeout must be 0 or more seconds, not -1", "strata migrate up"),
+        (["wallet", "grant", "acme", "-5", "--reason", "why"], "CREDITS must be more than 0, not -5", "strata wallet grant"),
+        (["wallet", "grant", "acme", "--reason", "why", "-5"], "CREDITS must be more than 0, not -5", "strata wallet grant"),
+        (["migrate", "down", "--steps", "-2"], "--steps must be at least 1, not -2", "strata migrate down"),
+        (["wallet", "history", "acme", "--limit", "-3"], "--limit must be more than 0, not -3", "strata wallet history"),
+        (["migrate", "wait", "--timeout", "-4"], "--timeout must be 1 or more seconds, not -4", "strata migrate wait"),
+    ])
+    func negativeNumbersSayWhatIsWrong(_ arguments: [String], _ text: String, _ help: String) async throws {
+        let r = try await StrataCLI.run(arguments, environment: ["DATABASE_URL": "postgres://u@127.0.0.1:1/db"])
+        expectOneLineUsage(r, mentioning: text, help: help)
+    }
+
+    @Test func helpAndVersionStayAsTheyWere() async throws {
+        var r = try await StrataCLI.run(["wallet", "grant", "--help"])
+        #expect(r.status == 0 && r.stdout.contains("USAGE:") && r.stdout.contains("<credits>") && r.stderr.isEmpty, "\(r.stdout)")
+        r = try await StrataCLI.run(["--version"])
+        #expect(r.status == 0 && r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0", "\(r.stdout)")
+    }
+
+    /// With `--json`, a failure prints one JSON document on stdout as well as its line on stderr.
+    @Test func aFailureWithJSONPrintsOneErrorDocument() async throws {
+        // No database: a usage error from the command.
+        var r = try await StrataCLI.run(["migrate", "status", "--json"])
+        #expect(r.status == 64 && r.stderr.contains("DATABASE_URL"), "\(r.stderr)")
+        #expect(r.json?["code"] as? String == "usage" && r.json?["exit"] as? Int == 64 && r.json?["ok"] as? Bool == false, "\(r.stdout)")
+        #expect((r.json?["error"] as? String)?.contains("DATABASE_URL") == true, "\(r.stdout)")
+        #expect(r.stdout.split(separator: "\n").count == 1)
+        // A refused connection.
+        let port = try closedPort()
+        r = try await StrataCLI.run(["wallet", "show", "acme", "--json"],
+                                    environment: ["DATABASE_URL": "postgres://u:pw@127.0.0.1:\(port)/db"])
+        #expect(r.status == 1 && r.json?["code"] as? String == "connection" && r.json?["exit"] as? Int == 1, "\(r.stdout) \(r.stderr)")
+        #expect((r.json?["error"] as? String).map { r.stderr == "strata: error: \($0)\n" } == true, "\(r.stdout) \(r.stderr)")
+        // An argument error.
+        r = try await StrataCLI.run(["migrate", "up", "--json", "--lock-timeout", "-1"])
+        #expect(r.status == 64 && r.json?["code"] as? String == "usage" && r.json?["exit"] as? Int == 64, "\(r.stdout)")
+        // Without --json, stdout stays empty.
+        r = try await StrataCLI.run(["wallet", "show", "acme"], environment: ["DATABASE_URL": "postgres://u:pw@127.0.0.1:\(port)/db"])
+        #expect(r.status == 1 && r.stdout.isEmpty, "\(r.stdout)")
+    }
+
+    /// Against a port that accepts and never answers, `--timeout 3` took 5 s (the URL's
+    /// connect timeout), and 30 s with `connect_timeout=30`: the timeout now bounds the
+    /// whole wait, connection attempts included.
+    @Test(arguments: Backend.allCases)
+    func migrateWaitIsBoundedByItsTimeout(_ backend: Backend) async throws {
+        let listener = try SilentListener()
+        for query in ["", "?connect_timeout=30"] {
+            // What starting and ending the process costs right now (seconds on a loaded
+            // machine): a command that fails at once.
+            let baseline = try await StrataCLI.run(["migrate", "wait"]).duration
+            let url = "\(backend.rawValue)://strata:pw@127.0.0.1:\(listener.port)/strata_test\(query)"
+            let r = try await StrataCLI.run(["migrate", "wait", "--timeout", "3", "--json"], environment: ["DATABASE_URL": url])
+            #expect(r.status == 1 && r.stderr.contains("not reachable after 3 s"), "\(r.stderr)")
+            #expect(r.json?["code"] as? String == "connection", "\(r.stdout)")
+            // The old behaviour took 5 s (the default connect_timeout) or 30 s.
+            #expect(r.duration >= .seconds(2) && r.duration <= .seconds(4) + baseline,
+                    "\(backend) \(query): \(r.duration), a failing start took \(baseline)")
+        }
+        withExtendedLifetime(listener) {}
+    }
+
+    /// A server that answers ends the wait at once.
+    @Test(arguments: Backend.allCases)
+    func migrateWaitReturnsWhenTheServerAnswers(_ backend: Backend) async throws {
+        let r = try await StrataCLI.run(["migrate", "wait", "--timeout", "10", "--json"],
+                                        environment: ["DATABASE_URL": try backend.url().urlString])
+        #expect(r.status == 0 && r.json?["ok"] as? Bool == true && r.json?["attempts"] as? Int == 1, "\(r.stdout) \(r.stderr)")
+    }
+}
