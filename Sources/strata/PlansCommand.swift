@@ -83,6 +83,7 @@ struct PlansUsage: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        guard subscriptionID > 0 else { throw ValidationError("SUBSCRIPTION-ID must be more than 0, not \(subscriptionID)") }
         if let record, record <= 0 { throw ValidationError("--record must be a positive number of units, not \(record)") }
     }
 

@@ -234,6 +234,10 @@ struct WalletRefund: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        guard transactionID > 0 else { throw ValidationError("TRANSACTION-ID must be more than 0, not \(transactionID)") }
+    }
+
     func run() async throws {
         try await runWalletChange("wallet refund", connection, output) { wallets in
             try await wallets.refund(transactionID: transactionID, reason: reason,

@@ -39,6 +39,8 @@ struct CLIErrorTests {
         (["migrate", "down", "--steps", "-2"], "--steps must be at least 1, not -2", "strata migrate down"),
         (["wallet", "history", "acme", "--limit", "-3"], "--limit must be more than 0, not -3", "strata wallet history"),
         (["migrate", "wait", "--timeout", "-4"], "--timeout must be 1 or more seconds, not -4", "strata migrate wait"),
+        (["wallet", "refund", "-3"], "TRANSACTION-ID must be more than 0, not -3", "strata wallet refund"),
+        (["plans", "usage", "-1", "--record", "5"], "SUBSCRIPTION-ID must be more than 0, not -1", "strata plans usage"),
     ])
     func negativeNumbersSayWhatIsWrong(_ arguments: [String], _ text: String, _ help: String) async throws {
         let r = try await StrataCLI.run(arguments, environment: ["DATABASE_URL": "postgres://u@127.0.0.1:1/db"])
