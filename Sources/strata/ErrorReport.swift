@@ -89,10 +89,15 @@ struct ErrorReport {
         }
     }
 
+    /// The JSON error document: `ok` false, `error`, `code`, `exit`.
+    var document: [String: Any] {
+        ["ok": false, "error": message, "code": code, "exit": Int(exit)]
+    }
+
     /// Writes the line to stderr and, with `json`, the document to stdout.
     func print(json: Bool) {
         if json {
-            printJSON(["ok": false, "error": message, "code": code, "exit": Int(exit)])
+            printJSON(document)
         }
         FileHandle.standardError.write(Data("strata: error: \(message)\n".utf8))
     }

@@ -67,7 +67,13 @@ struct Seed: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("strata: error: \(problem)\n".utf8))
                 }
                 let count = error.problems.count
-                FileHandle.standardError.write(Data("strata: nothing was loaded (\(count) problem\(count == 1 ? "" : "s"))\n".utf8))
+                let summary = "nothing was loaded (\(count) problem\(count == 1 ? "" : "s"))"
+                FileHandle.standardError.write(Data("strata: \(summary)\n".utf8))
+                if output.json {
+                    var document = ErrorReport(message: summary, code: "seed", exit: StrataExit.failure).document
+                    document["problems"] = error.problems.map { "\($0)" }
+                    printJSON(document)
+                }
                 throw ExitCode(StrataExit.failure)
             } catch {
                 await db.close()

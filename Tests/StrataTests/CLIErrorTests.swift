@@ -76,6 +76,20 @@ struct CLIErrorTests {
         #expect(r.status == 1 && r.stdout.isEmpty, "\(r.stdout)")
     }
 
+    /// A seed that fails lists its problems on stderr and, with `--json`, in its document.
+    @Test func aFailedSeedWithJSONPrintsOneErrorDocument() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-seed-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("agent_key,display_name,credits_per_run,active\nx,X,abc,true\n".utf8)
+            .write(to: dir.appendingPathComponent("agent_costs.csv"))
+        let r = try await StrataCLI.run(["seed", "agent-costs", "--seeds", dir.path, "--json"],
+                                        environment: ["DATABASE_URL": try Backend.postgres.url().urlString])
+        #expect(r.status == 1 && r.stderr.contains("agent_costs.csv:2"), "\(r.stderr)")
+        #expect(r.json?["code"] as? String == "seed" && r.json?["exit"] as? Int == 1 && r.json?["ok"] as? Bool == false, "\(r.stdout)")
+        #expect((r.json?["problems"] as? [String])?.count == 1, "\(r.stdout)")
+    }
+
     /// Against a port that accepts and never answers, `--timeout 3` took 5 s (the URL's
     /// connect timeout), and 30 s with `connect_timeout=30`: the timeout now bounds the
     /// whole wait, connection attempts included.
