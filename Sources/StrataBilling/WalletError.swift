@@ -30,6 +30,8 @@ public enum WalletError: Error, Sendable, Hashable, CustomStringConvertible {
     case noWallet(customer: String)
     /// An argument is out of range or malformed: the message says which.
     case invalidRequest(String)
+    /// The change would take the balance past the largest value it can hold (`Int64.max`).
+    case balanceOverflow(balance: Int64, adding: Int64)
 
     public var description: String {
         switch self {
@@ -46,6 +48,8 @@ public enum WalletError: Error, Sendable, Hashable, CustomStringConvertible {
             "run '\(runID)' was already charged for agent '\(agent)' (transaction \(id))"
         case .noWallet(let customer): "customer '\(customer)' has no wallet"
         case .invalidRequest(let message): message
+        case .balanceOverflow(let balance, let adding):
+            "the balance of \(balance) credits cannot take \(adding) more: it would pass the maximum of \(Int64.max)"
         }
     }
 }

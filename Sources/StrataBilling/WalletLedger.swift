@@ -102,9 +102,14 @@ enum WalletLedger {
     /// The `UPDATE` is conditional (`balance + amount >= 0`), so even a caller that
     /// forgot the lock could never take the balance below zero.
     /// - Throws: ``WalletError/insufficientCredits(balance:required:)`` when the balance
-    ///   does not cover a negative amount; ``DatabaseError``.
+    ///   does not cover a negative amount; ``WalletError/balanceOverflow(balance:adding:)``
+    ///   when it would pass the 64-bit maximum (checked here, so the server's raw
+    ///   "out of range" never reaches the caller); ``DatabaseError``.
     static func append(_ conn: any SQLConnection, to wallet: inout LockedWallet, _ entry: LedgerEntry,
                        at now: SQLTimestamp) throws -> WalletTransaction {
+        guard !wallet.balance.addingReportingOverflow(entry.amount).overflow else {
+            throw WalletError.balanceOverflow(balance: wallet.balance, adding: entry.amount)
+        }
         let updated = try conn.execute("""
             UPDATE credit_wallets
             SET balance = balance + \(entry.amount), version = version + 1, last_sequence = last_sequence + 1,

@@ -1,7 +1,8 @@
 /// Why the webhook inbox refused a delivery or an operation.
 ///
 /// A refused delivery stores nothing: no event row, no audit row. Answer the provider
-/// with a 4xx for ``invalidSignature(_:)`` and ``invalidPayload(_:)`` (it will not
+/// with a 4xx for ``invalidSignature(_:)``, ``invalidPayload(_:)`` and
+/// ``payloadTooLarge(bytes:limit:)`` (it will not
 /// succeed on a retry), and with a 5xx for database errors (it may).
 ///
 /// ```swift
@@ -22,6 +23,8 @@ public enum WebhookError: Error, Sendable, Hashable, CustomStringConvertible {
     case notDead(eventID: String, state: WebhookEventState)
     /// A worker met an event type that no handler is registered for: a failed attempt.
     case noHandler(type: String)
+    /// The payload is larger than ``WebhookInbox/maxPayloadBytes``; answer 413.
+    case payloadTooLarge(bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -30,6 +33,8 @@ public enum WebhookError: Error, Sendable, Hashable, CustomStringConvertible {
         case .eventNotFound(let id): "no webhook event \(id)"
         case .notDead(let id, let state): "webhook event \(id) is \(state.rawValue), not dead: only dead events are replayed"
         case .noHandler(let type): "no handler for type \(type)"
+        case .payloadTooLarge(let bytes, let limit):
+            "webhook payload too large: \(bytes) bytes, the limit is \(limit) bytes (1 MiB)"
         }
     }
 }

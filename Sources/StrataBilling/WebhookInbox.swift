@@ -30,6 +30,9 @@ public struct WebhookInbox: Sendable {
     /// The longest provider name and event id or type the schema stores.
     static let maxProviderLength = 32
     static let maxEventFieldLength = 191
+    /// The largest payload stored, in UTF-8 bytes: 1 MiB, far above any provider's event,
+    /// and below MySQL's default `max_allowed_packet`, so both backends take what passes.
+    public static let maxPayloadBytes = 1 << 20
 
     /// - Parameters:
     ///   - secret: the endpoint's signing secret.
@@ -52,10 +55,15 @@ public struct WebhookInbox: Sendable {
     ///     with the request id `<provider>:<event id>`.
     /// - Returns: ``ReceiveResult/stored(id:)`` for the first delivery of an event,
     ///   ``ReceiveResult/duplicate(id:)`` for every later one.
-    /// - Throws: ``WebhookError/invalidSignature(_:)`` or ``WebhookError/invalidPayload(_:)``
-    ///   (nothing stored), or a `DatabaseError`.
+    /// - Throws: ``WebhookError/payloadTooLarge(bytes:limit:)`` (checked first, before the
+    ///   signature's hash), ``WebhookError/invalidSignature(_:)`` or
+    ///   ``WebhookError/invalidPayload(_:)`` (nothing stored), or a `DatabaseError`.
     public func receive(provider: String, payload: String, signatureHeader: String,
                         context: BillingContext? = nil) async throws -> ReceiveResult {
+        guard payload.utf8.count <= Self.maxPayloadBytes else {
+            logger.warning("webhook refused: payload too large", metadata: ["provider": "\(provider)", "bytes": "\(payload.utf8.count)"])
+            throw WebhookError.payloadTooLarge(bytes: payload.utf8.count, limit: Self.maxPayloadBytes)
+        }
         let now = clock.now()
         do {
             try signature.verify(payload: payload, header: signatureHeader, now: now)

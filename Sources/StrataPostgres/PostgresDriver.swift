@@ -347,6 +347,9 @@ final class PostgresConnection: SQLConnection {
         if lower.contains("password authentication failed") || lower.contains("no password supplied")
             || lower.contains("authentication failed") || lower.contains("no pg_hba.conf entry") {
             category = .authentication; code = "28P01"
+        } else if lower.contains("role \"") && lower.contains("does not exist") {
+            // An unknown user is refused at login like a wrong password (SQLSTATE 28000).
+            category = .authentication; code = "28000"
         } else if lower.contains("does not exist") && lower.contains("database") {
             category = .unknownDatabase; code = "3D000"
         } else if lower.contains("connection refused") || lower.contains("no such file or directory") {

@@ -2,9 +2,12 @@ import Foundation
 
 /// A parsed database URL: `scheme://user:password@host:port/database?params`.
 ///
-/// User and password are percent-decoded. The query string may carry `sslmode`,
-/// `connect_timeout` (seconds, default 5) and a unix socket through `host=` or `socket=`.
-/// `description` never shows the password.
+/// User and password are percent-decoded; a percent-encoded NUL is refused, as the C
+/// libraries would cut the value short there. The query string may carry `sslmode`,
+/// `connect_timeout` (seconds, default 5), a unix socket through `host=` or `socket=`, and
+/// the backend's other ``acceptedParameters(for:)``; any other parameter is refused by
+/// name. `description` never shows the password, and no error shows it either, whatever
+/// the string's shape (see ``redact(_:)``).
 ///
 /// ```swift
 /// let url = try DatabaseURL("postgres://app:s%40cret@127.0.0.1:5432/billing?sslmode=disable")
@@ -45,7 +48,7 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
     /// Parses a URL string.
     ///
     /// - Throws: ``DatabaseError`` of category `.invalidURL` with a message that never
-    ///   contains the password.
+    ///   contains the password, nor anything that could be it.
     public init(_ string: String) throws {
         let trimmed = string.trimmingCharacters(in: .whitespacesAndNewlines)
         guard let schemeEnd = trimmed.range(of: "://") else {
@@ -56,10 +59,12 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         case "postgres", "postgresql": backend = .postgres
         case "mysql", "mariadb": backend = .mysql
         default:
-            throw DatabaseError(.invalidURL, message: "unknown database URL scheme '\(scheme)': use postgres://, postgresql://, mysql:// or mariadb://")
+            let shown = Self.isSchemeName(scheme) ? " '\(scheme)'" : ""
+            throw DatabaseError(.invalidURL, message: "unknown database URL scheme\(shown): use postgres://, postgresql://, mysql:// or mariadb://")
         }
         self.scheme = scheme
-        var rest = trimmed[schemeEnd.upperBound...]
+        let (userInfo, afterUserInfo) = Self.splitUserInfo(trimmed[schemeEnd.upperBound...])
+        var rest = afterUserInfo
 
         var query = ""
         if let q = rest.firstIndex(of: "?") {
@@ -71,10 +76,8 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             path = String(rest[rest.index(after: slash)...])
             rest = rest[..<slash]
         }
-        var hostPart = Substring(rest)
-        if let at = rest.lastIndex(of: "@") {
-            let userInfo = rest[..<at]
-            hostPart = rest[rest.index(after: at)...]
+        let hostPart = rest
+        if let userInfo {
             if let colon = userInfo.firstIndex(of: ":") {
                 user = try Self.decode(userInfo[..<colon], what: "user")
                 password = try Self.decode(userInfo[userInfo.index(after: colon)...], what: "password")
@@ -101,7 +104,9 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         host = try Self.decode(Substring(hostString), what: "host")
         if let portString {
             guard let p = Int(portString), (1...65535).contains(p) else {
-                throw DatabaseError(.invalidURL, message: "invalid port '\(portString)' in database URL: expected 1-65535")
+                // Only digits are echoed: anything else may be a password typed in the wrong place.
+                let shown = portString.allSatisfy(\.isASCII) && portString.allSatisfy(\.isNumber) && portString.count <= 20 ? " '\(portString)'" : ""
+                throw DatabaseError(.invalidURL, message: "invalid port\(shown) in database URL \(Self.redact(trimmed)): expected 1-65535")
             }
             port = p
         }
@@ -112,11 +117,17 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = try Self.decode(kv[0], what: "parameter")
             let value = kv.count > 1 ? try Self.decode(kv[1], what: "parameter") : ""
+            guard Self.acceptedParameters(for: backend).contains(key) else {
+                // Named when it is spelled like a parameter: anything else may be a misplaced secret.
+                let named = key.count <= 40 && key.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45 }
+                throw DatabaseError(.invalidURL, message: "unknown parameter\(named ? " '\(key)'" : "") in \(backend.rawValue) database URL: accepted are \(Self.acceptedParameters(for: backend).sorted().joined(separator: ", "))")
+            }
             switch key {
             case "sslmode", "ssl-mode": sslMode = value
             case "connect_timeout":
                 guard let t = Int(value), t > 0, t <= 3600 else {
-                    throw DatabaseError(.invalidURL, message: "invalid connect_timeout '\(value)' in database URL: expected seconds, 1-3600")
+                    let shown = value.count <= 20 && value.utf8.allSatisfy { (48...57).contains($0) || $0 == 45 } ? " '\(value)'" : ""
+                    throw DatabaseError(.invalidURL, message: "invalid connect_timeout\(shown) in database URL: expected seconds, 1-3600")
                 }
                 connectTimeout = t
             case "host", "socket":
@@ -139,7 +150,7 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             throw DatabaseError(.invalidURL, message: "invalid database URL \(Self.redact(trimmed)): missing database name after the host")
         }
         guard !database.contains("/") else {
-            throw DatabaseError(.invalidURL, message: "invalid database name '\(database)' in database URL")
+            throw DatabaseError(.invalidURL, message: "invalid database name in database URL \(Self.redact(trimmed)): a name holds no '/'")
         }
     }
 
@@ -186,9 +197,39 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         hasher.combine(backend); hasher.combine(host); hasher.combine(port); hasher.combine(database)
     }
 
+    /// The query parameters a backend's URL may carry; any other is refused by name.
+    ///
+    /// PostgreSQL's are handed to libpq as they are (besides Strata's own `statement_cache`);
+    /// libpq keywords that would override what Strata sets, or carry a secret, are not among them.
+    public static func acceptedParameters(for backend: Backend) -> Set<String> {
+        switch backend {
+        case .postgres:
+            ["sslmode", "ssl-mode", "connect_timeout", "host", "socket", "statement_cache",
+             "sslrootcert", "sslcert", "sslkey", "sslcrl", "application_name", "target_session_attrs",
+             "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"]
+        case .mysql:
+            ["sslmode", "ssl-mode", "connect_timeout", "host", "socket", "sslrootcert", "ssl-ca", "sslca"]
+        }
+    }
+
+    /// Splits what follows `scheme://` at the `@` that ends the user info, if any.
+    ///
+    /// The last `@` before the query wins, so a password with an unencoded `/`, `@` or `:`
+    /// still ends up whole in the password (and hidden), never in the host or path; when
+    /// the part before the query has none, the last `@` anywhere (a `?` in the password).
+    private static func splitUserInfo(_ s: Substring) -> (userInfo: Substring?, rest: Substring) {
+        let beforeQuery = s[..<(s.firstIndex(of: "?") ?? s.endIndex)]
+        guard let at = beforeQuery.lastIndex(of: "@") ?? s.lastIndex(of: "@") else { return (nil, s) }
+        return (s[..<at], s[s.index(after: at)...])
+    }
+
     private static func decode(_ s: Substring, what: String) throws -> String {
         guard let decoded = String(s).removingPercentEncoding else {
             throw DatabaseError(.invalidURL, message: "invalid percent-encoding in the \(what) of the database URL")
+        }
+        // The C libraries read a NUL as the end of the string: the value would be cut short.
+        guard !decoded.contains("\0") else {
+            throw DatabaseError(.invalidURL, message: "a NUL character (%00) in the \(what) of the database URL")
         }
         return decoded
     }
@@ -199,12 +240,56 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
     }
 
-    /// Masks whatever sits between `user:` and `@` in a string that failed to parse.
-    static func redact(_ s: String) -> String {
-        guard let schemeEnd = s.range(of: "://"),
-              let at = s[schemeEnd.upperBound...].lastIndex(of: "@") else { return s }
-        let userInfo = s[schemeEnd.upperBound..<at]
-        guard let colon = userInfo.firstIndex(of: ":") else { return s }
-        return String(s[..<colon]) + ":***" + String(s[at...])
+    /// Whether `s` is spelled like a URL scheme (`[a-z][a-z0-9+.-]*`), so it can be shown.
+    private static func isSchemeName(_ s: some StringProtocol) -> Bool {
+        guard let first = s.utf8.first, (97...122).contains(first) || (65...90).contains(first), s.utf8.count <= 20 else { return false }
+        return s.utf8.allSatisfy { (97...122).contains($0) || (65...90).contains($0) || (48...57).contains($0) || $0 == 43 || $0 == 45 || $0 == 46 }
+    }
+
+    /// A URL string that may hold a password, reduced to what cannot be one: the scheme,
+    /// the user, the host and a numeric port, and the database name.
+    ///
+    /// Works on any string, including ones that failed to parse (no `//`, `:` and `@` in
+    /// odd places). The password, anything that might be one, and the query string (which
+    /// may carry secrets of its own) are replaced by `***`.
+    ///
+    /// ```swift
+    /// DatabaseURL.redact("postgres://app:s3cr3t@db:5432/billing?sslmode=require")  // postgres://app:***@db:5432/billing?***
+    /// DatabaseURL.redact("postgres:s3cr3t@db/billing")                            // postgres:***@db
+    /// ```
+    public static func redact(_ s: String) -> String {
+        guard let schemeEnd = s.range(of: "://"), isSchemeName(s[..<schemeEnd.lowerBound]) else {
+            // No recognisable shape: at most a leading scheme word and the host after the last `@`.
+            let word = s.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) }
+            let scheme = isSchemeName(word) && s.dropFirst(word.count).first.map({ ":/".contains($0) }) == true ? "\(word):" : ""
+            let host = s.lastIndex(of: "@").map { redactedHost(s[s.index(after: $0)...]) } ?? ""
+            return "\(scheme)***" + (host.isEmpty ? "" : "@\(host)")
+        }
+        let (userInfo, afterUserInfo) = splitUserInfo(s[schemeEnd.upperBound...])
+        var out = String(s[..<schemeEnd.upperBound])
+        if let userInfo {
+            // Whatever follows the first `:` is the password; without one it is all a user name.
+            if let colon = userInfo.firstIndex(of: ":") { out += userInfo[..<colon] + ":***@" }
+            else { out += userInfo + "@" }
+        }
+        let query = afterUserInfo.firstIndex(of: "?")
+        let beforeQuery = afterUserInfo[..<(query ?? afterUserInfo.endIndex)]
+        out += redactedHost(beforeQuery)
+        if let slash = beforeQuery.firstIndex(of: "/") { out += beforeQuery[slash...] }
+        if query != nil { out += "?***" }
+        return out
+    }
+
+    /// The host of a `host:port/…` string and its port when it is a number: nothing that follows.
+    private static func redactedHost(_ s: Substring) -> String {
+        let end = s.firstIndex { "/?#".contains($0) } ?? s.endIndex
+        let hostPort = s[..<end]
+        if hostPort.hasPrefix("["), let close = hostPort.firstIndex(of: "]") {
+            let port = hostPort[hostPort.index(after: close)...]
+            return String(hostPort[...close]) + (port.dropFirst().allSatisfy(\.isNumber) && port.hasPrefix(":") ? String(port) : "")
+        }
+        guard let colon = hostPort.firstIndex(of: ":") else { return String(hostPort) }
+        let port = hostPort[hostPort.index(after: colon)...]
+        return String(hostPort[..<colon]) + (!port.isEmpty && port.allSatisfy { $0.isASCII && $0.isNumber } ? ":\(port)" : "")
     }
 }

@@ -22,7 +22,7 @@ struct AgentsList: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let db = try connection.database(maxConnections: 1)
             let agents: [AgentCost]
             do {

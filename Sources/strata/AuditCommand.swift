@@ -37,7 +37,7 @@ struct Audit: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard limit > 0 else { throw ValidationError("--limit must be more than 0") }
+        guard limit > 0 else { throw ValidationError("--limit must be more than 0, not \(limit)") }
         _ = try Self.time(since, option: "--since")
         _ = try Self.time(until, option: "--until")
     }
@@ -51,7 +51,7 @@ struct Audit: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let db = try connection.database(maxConnections: 1)
             let entries: [AuditEntry]
             do {

@@ -16,7 +16,7 @@ struct DBCheck: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let db = try connection.database(maxConnections: 1)
             let started = ContinuousClock.now
             let values: [(String, SQLValue)] = [

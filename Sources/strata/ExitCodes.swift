@@ -38,6 +38,8 @@ enum StrataExit {
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     var exitCode: Int32 = StrataExit.failure
+    /// The machine code of the JSON error document, when neither `usage` nor `failure` says it.
+    var code: String? = nil
 
     static func usage(_ message: String) -> CLIError {
         CLIError(description: message, exitCode: StrataExit.usage)

@@ -61,7 +61,7 @@ struct GraceSweep: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             try await withBillingDatabase(connection) { db in
                 let grace = GracePeriodService(database: db, clock: SystemClock(), logger: connection.logger())
                 let report = try await grace.sweep(context: change.context(defaultActor: "system:grace-sweep"))
@@ -87,7 +87,7 @@ struct GraceStatusCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             try await withBillingDatabase(connection, maxConnections: 1) { db in
                 let grace = GracePeriodService(database: db, clock: SystemClock(), logger: connection.logger())
                 let status = try await grace.status(for: customer)
@@ -126,12 +126,12 @@ struct GracePaymentFailed: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard days >= 0 else { throw ValidationError("--days must be 0 or more") }
+        guard days >= 0 else { throw ValidationError("--days must be 0 or more, not \(days)") }
         guard !reason.isEmpty, reason.count <= 191 else { throw ValidationError("--reason must have 1 to 191 characters") }
     }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             try await withBillingDatabase(connection) { db in
                 let grace = GracePeriodService(database: db, clock: SystemClock(), logger: connection.logger(),
                                                duration: .seconds(days * 86_400))
@@ -156,7 +156,7 @@ struct GracePaymentSucceeded: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             try await withBillingDatabase(connection) { db in
                 let grace = GracePeriodService(database: db, clock: SystemClock(), logger: connection.logger())
                 let resolved = try await grace.paymentSucceeded(customer: customer, context: change.context())

@@ -19,7 +19,7 @@ enum Interruption {
 
     /// Seconds after the first signal at which the process exits even if the command has
     /// not stopped yet (a server that does not answer the cancel).
-    static let patience = 3
+    static let patience = 10
 
     /// Runs `body` in a task that the first SIGINT or SIGTERM cancels.
     static func cancellingOnSignal(_ body: () async throws -> Void) async throws {

@@ -34,7 +34,7 @@ struct MigrationOptions: ParsableArguments {
     var outOfOrder = false
 
     func validate() throws {
-        guard lockTimeout >= 0 else { throw ValidationError("--lock-timeout must be 0 or more seconds") }
+        guard lockTimeout >= 0 else { throw ValidationError("--lock-timeout must be 0 or more seconds, not \(lockTimeout)") }
     }
 
     func load(for backend: DatabaseURL.Backend) throws -> MigrationSet {
@@ -81,7 +81,7 @@ final class ProgressPrinter: @unchecked Sendable {
 /// Runs a request and prints what it did.
 func runMigration(_ request: MigrationRequest, migration: MigrationOptions, connection: ConnectionOptions,
                   output: OutputOptions, dryRun: Bool, verb: String) async throws {
-    try await guarded {
+    try await guarded(json: output.json) {
         let migrator = try migration.migrator(connection)
         defer { Task { await migrator.database.close() } }
         for warning in migrator.migrations.warnings where !output.json {
@@ -147,7 +147,7 @@ struct MigrateUp: AsyncParsableCommand {
 
     func validate() throws {
         if to != nil && steps != nil { throw ValidationError("--to and --steps exclude each other") }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, not \(steps)") }
         if let to, MigrationVersion(to) == nil { throw ValidationError("--to: '\(to)' is not a version (1-20 digits)") }
     }
 
@@ -172,7 +172,7 @@ struct MigrateDown: AsyncParsableCommand {
         if [steps != nil, to != nil, all].filter({ $0 }).count > 1 {
             throw ValidationError("--steps, --to and --all exclude each other")
         }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, not \(steps)") }
         if let to, MigrationVersion(to) == nil { throw ValidationError("--to: '\(to)' is not a version (1-20 digits)") }
     }
 

@@ -12,7 +12,7 @@ struct MigrateStatus: AsyncParsableCommand {
     @Flag(help: "Exit with 3 when migrations are pending, 5 when an applied one changed or is missing.") var exitCode = false
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let migrator = try migration.migrator(connection)
             defer { Task { await migrator.database.close() } }
             let status = try await migrator.status()
@@ -63,7 +63,7 @@ struct MigrateValidate: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             var warnings: [String] = []
             var counts: [String: Int] = [:]
             // Without a database, both dialects are checked.
@@ -107,7 +107,7 @@ struct MigrateNew: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: false) {
             let fm = FileManager.default
             let root = URL(fileURLWithPath: migration.migrations)
             let dialectFolders = ["postgres", "mysql"].map { root.appendingPathComponent($0) }
@@ -161,7 +161,7 @@ struct MigrateBaseline: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let migrator = try migration.migrator(connection)
             defer { Task { await migrator.database.close() } }
             let versions = try await migrator.baseline(MigrationVersion(version)!)
@@ -193,7 +193,7 @@ struct MigrateRepair: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let migrator = try migration.migrator(connection)
             defer { Task { await migrator.database.close() } }
             let uncertain: Migrator.UncertainOutcome? = completed ? .completed : notCompleted ? .notCompleted : nil
@@ -205,19 +205,30 @@ struct MigrateRepair: AsyncParsableCommand {
 
 struct MigrateWait: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "wait", abstract: "Wait until the database accepts connections.")
+        commandName: "wait", abstract: "Wait until the database accepts connections.",
+        discussion: "The timeout bounds the whole wait: no connection attempt outlasts it, whatever the URL's connect_timeout.")
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: ArgumentHelp("Give up after this many seconds.", valueName: "seconds")) var timeout: Int = 60
+    @Option(parsing: .unconditional, help: ArgumentHelp("Give up after this many seconds.", valueName: "seconds"))
+    var timeout: Int = 60
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be 1 or more seconds, not \(timeout)") }
+    }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let url = try connection.url()
             let deadline = ContinuousClock.now + .seconds(timeout)
             var attempts = 0
             while true {
                 attempts += 1
-                let db = Database(url: url, maxConnections: 1, logger: connection.logger())
+                // Each attempt may wait only for what is left, rounded up to the whole seconds
+                // the C libraries take, so the URL's connect_timeout cannot stretch the wait.
+                let left = deadline - ContinuousClock.now
+                var attemptURL = url
+                attemptURL.connectTimeout = min(url.connectTimeout, max(1, Int(left.components.seconds) + (left.components.attoseconds > 0 ? 1 : 0)))
+                let db = Database(url: attemptURL, maxConnections: 1, logger: connection.logger())
                 do {
                     _ = try await db.withConnection { try $0.query("SELECT 1 AS one") }
                     await db.close()
@@ -226,10 +237,14 @@ struct MigrateWait: AsyncParsableCommand {
                     return
                 } catch let e as DatabaseError where [.connectionRefused, .connectionLost, .timeout].contains(e.category) {
                     await db.close()
-                    if ContinuousClock.now >= deadline {
-                        throw CLIError(description: "database not reachable after \(timeout) s: \(e)")
+                    let left = deadline - ContinuousClock.now
+                    // A server that accepts and never answers would hold the next attempt for
+                    // up to two seconds (libpq's least connect timeout): past the deadline, so stop.
+                    let nextAttemptFits = e.category != .timeout || left >= .seconds(2)
+                    guard left > .zero, nextAttemptFits else {
+                        throw CLIError(description: "database not reachable after \(timeout) s (\(attempts) attempt\(attempts == 1 ? "" : "s")): \(e)", code: "connection")
                     }
-                    try await Task.sleep(for: .milliseconds(500))
+                    try await Task.sleep(for: min(.milliseconds(500), left))
                 }
             }
         }

@@ -15,7 +15,7 @@ struct MigrateVerify: AsyncParsableCommand {
     var scratchURL: String?
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             var scratch = connection
             if let scratchURL { scratch.databaseURL = scratchURL }
             let migrator = try migration.migrator(scratch)
@@ -55,7 +55,7 @@ struct MigrateParity: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Log level.", valueName: "level")) var logLevel: String = "warning"
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             var pg = ConnectionOptions(), my = ConnectionOptions()
             pg.databaseURL = postgresURL
             my.databaseURL = mysqlURL

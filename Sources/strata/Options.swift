@@ -11,8 +11,15 @@ struct ConnectionOptions: ParsableArguments {
         valueName: "url"))
     var databaseURL: String?
 
-    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "warning"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--log-level must be one of \(levels), not '\(logLevel)'")
+        }
+    }
 
     /// The URL from the flag or the environment.
     func url() throws -> DatabaseURL {
@@ -56,27 +63,29 @@ enum CLILogging {
     }
 }
 
-/// Runs a command body, turning any error into one line on stderr and its exit code.
+/// Runs a command body, turning any error into one line on stderr and its exit code,
+/// and, with `json`, one JSON error document on stdout (see ``ErrorReport``).
 ///
 /// SIGINT or SIGTERM stops the body cleanly (see ``Interruption``) and exits 130 or 143.
-func guarded(_ body: () async throws -> Void) async throws {
+func guarded(json: Bool, _ body: () async throws -> Void) async throws {
     do {
         try await Interruption.cancellingOnSignal(body)
     } catch let exit as ExitCode {
         throw exit
     } catch {
-        let text = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
+        var report = ErrorReport(error)
         if let signo = Interruption.received {
-            FileHandle.standardError.write(Data("strata: error: stopped by \(Interruption.name(signo)): \(text)\n".utf8))
-            throw ExitCode(128 + signo)
+            report = ErrorReport(message: "stopped by \(Interruption.name(signo)): \(report.message)", code: "interrupted", exit: 128 + signo)
         }
-        FileHandle.standardError.write(Data("strata: error: \(text)\n".utf8))
-        throw ExitCode(StrataExit.code(for: error))
+        report.print(json: json)
+        throw ExitCode(report.exit)
     }
     if let signo = Interruption.received {
         // The signal came after the last statement: the work is done, but the caller asked to stop.
-        FileHandle.standardError.write(Data("strata: error: stopped by \(Interruption.name(signo)) after the command had finished its work\n".utf8))
-        throw ExitCode(128 + signo)
+        let report = ErrorReport(message: "stopped by \(Interruption.name(signo)) after the command had finished its work",
+                                 code: "interrupted", exit: 128 + signo)
+        report.print(json: json)
+        throw ExitCode(report.exit)
     }
 }
 

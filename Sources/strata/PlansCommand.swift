@@ -25,7 +25,7 @@ struct PlansList: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             try await withBillingDatabase(connection, maxConnections: 1) { db in
                 let service = SubscriptionService(database: db, clock: SystemClock(), logger: connection.logger())
                 let plans = try await service.plans(includeInactive: all)
@@ -58,7 +58,7 @@ struct PlansSubscribe: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             try await withBillingDatabase(connection) { db in
                 let service = SubscriptionService(database: db, clock: SystemClock(), logger: connection.logger())
                 let sub = try await service.subscribe(customer: customer, planCode: planCode, context: change.context())
@@ -83,11 +83,12 @@ struct PlansUsage: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let record, record <= 0 { throw ValidationError("--record must be a positive number of units") }
+        guard subscriptionID > 0 else { throw ValidationError("SUBSCRIPTION-ID must be more than 0, not \(subscriptionID)") }
+        if let record, record <= 0 { throw ValidationError("--record must be a positive number of units, not \(record)") }
     }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             try await withBillingDatabase(connection) { db in
                 let service = UsageService(database: db, clock: SystemClock(), logger: connection.logger())
                 var fired: [UsageThreshold] = []

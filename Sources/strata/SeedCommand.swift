@@ -51,7 +51,7 @@ struct Seed: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let db = try connection.database(maxConnections: 1)
             let label = seeds.count > 1 && seeds.hasSuffix("/") ? String(seeds.dropLast()) : seeds
             let seeder = CatalogueSeeder(database: db, directory: URL(fileURLWithPath: seeds),
@@ -67,7 +67,13 @@ struct Seed: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("strata: error: \(problem)\n".utf8))
                 }
                 let count = error.problems.count
-                FileHandle.standardError.write(Data("strata: nothing was loaded (\(count) problem\(count == 1 ? "" : "s"))\n".utf8))
+                let summary = "nothing was loaded (\(count) problem\(count == 1 ? "" : "s"))"
+                FileHandle.standardError.write(Data("strata: \(summary)\n".utf8))
+                if output.json {
+                    var document = ErrorReport(message: summary, code: "seed", exit: StrataExit.failure).document
+                    document["problems"] = error.problems.map { "\($0)" }
+                    printJSON(document)
+                }
                 throw ExitCode(StrataExit.failure)
             } catch {
                 await db.close()

@@ -17,4 +17,32 @@ struct Strata: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [Migrate.self, Seed.self, Wallet.self, Agents.self, Plans.self, Grace.self, Webhooks.self, Audit.self, DB.self]
     )
+
+    /// Parses the arguments and runs the command.
+    ///
+    /// In place of the library's `main` so that an argument error reads like every other
+    /// error: one line, `strata: error: …`, naming the `--help` to turn to (and, with
+    /// `--json`, one JSON error document). `--help` and `--version` print as usual.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            guard exitCode(for: error) != .success else { exit(withError: error) }
+            let report = ErrorReport(usage: error, arguments: arguments)
+            report.print(json: arguments.contains("--json"))
+            exit(withError: ExitCode(report.exit))
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var syncCommand = command
+                try syncCommand.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -58,7 +58,7 @@ func withWalletService(_ connection: ConnectionOptions, _ body: (WalletService) 
 /// Runs one wallet change and prints its receipt, as a line or as JSON.
 func runWalletChange(_ command: String, _ connection: ConnectionOptions, _ output: OutputOptions,
                      _ change: (WalletService) async throws -> WalletReceipt) async throws {
-    try await guarded {
+    try await guarded(json: output.json) {
         try await withWalletService(connection) { wallets in
             let receipt = try await change(wallets)
             output.json ? printJSON(WalletCLI.json(receipt, command: command)) : print(WalletCLI.line(receipt))
@@ -71,7 +71,7 @@ enum WalletCLI {
     static func exitError(for error: any Error) -> any Error {
         switch error {
         case WalletError.insufficientCredits:
-            CLIError(description: "\(error)", exitCode: StrataExit.insufficientCredits)
+            CLIError(description: "\(error)", exitCode: StrataExit.insufficientCredits, code: "insufficient_credits")
         case WalletError.invalidRequest, IdempotencyError.invalidKey:
             CLIError.usage("\(error)")
         default:
@@ -118,7 +118,7 @@ struct WalletShow: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             try await withWalletService(connection) { wallets in
                 let wallet = try await wallets.wallet(customer: customer)
                 if output.json {
@@ -152,7 +152,7 @@ struct WalletGrant: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard credits > 0 else { throw ValidationError("CREDITS must be more than 0") }
+        guard credits > 0 else { throw ValidationError("CREDITS must be more than 0, not \(credits)") }
     }
 
     func run() async throws {
@@ -234,6 +234,10 @@ struct WalletRefund: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        guard transactionID > 0 else { throw ValidationError("TRANSACTION-ID must be more than 0, not \(transactionID)") }
+    }
+
     func run() async throws {
         try await runWalletChange("wallet refund", connection, output) { wallets in
             try await wallets.refund(transactionID: transactionID, reason: reason,
@@ -259,11 +263,11 @@ struct WalletHistory: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard limit > 0 else { throw ValidationError("--limit must be more than 0") }
+        guard limit > 0 else { throw ValidationError("--limit must be more than 0, not \(limit)") }
     }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             try await withWalletService(connection) { wallets in
                 let rows = try await wallets.history(customer: customer, limit: limit, beforeSequence: before)
                 if output.json {
@@ -313,7 +317,7 @@ struct WalletVerify: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             var consistent = true
             try await withWalletService(connection) { wallets in
                 let reports = if let customer { [try await wallets.verifyLedger(customer: customer)] }

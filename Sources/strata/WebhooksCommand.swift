@@ -60,7 +60,7 @@ struct WebhooksReceive: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let secret = try WebhookCLI.secret()
             let payload = try readPayload()
             let clock = SystemClock()
@@ -139,8 +139,8 @@ struct WebhooksWork: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard limit > 0 else { throw ValidationError("--limit must be positive") }
-        guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds must be positive") }
+        guard limit > 0 else { throw ValidationError("--limit must be positive, not \(limit)") }
+        guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds must be positive, not \(leaseSeconds)") }
         if let workerID, workerID.isEmpty || workerID.count > 191 {
             throw ValidationError("--worker-id must be 1 to 191 characters")
         }
@@ -159,7 +159,7 @@ struct WebhooksWork: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let id = workerID ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
             let logger = connection.logger()
             let clock = SystemClock()
@@ -208,7 +208,7 @@ struct WebhooksDead: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             try await withBillingDatabase(connection) { db in
                 let inbox = WebhookInbox(database: db, clock: SystemClock(), logger: connection.logger(), secret: "")
                 let events = try await inbox.dead(limit: limit)
@@ -245,7 +245,7 @@ struct WebhooksReplay: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output.json) {
             let context = change.context()
             try await withBillingDatabase(connection) { db in
                 let inbox = WebhookInbox(database: db, clock: SystemClock(), logger: connection.logger(), secret: "")

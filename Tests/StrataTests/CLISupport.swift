@@ -28,6 +28,9 @@ enum StrataCLI {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// From the start to the exit, measured on the thread that waits for the process
+        /// (so a busy test pool does not count).
+        var duration: Duration = .zero
         var json: [String: Any]? {
             try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
         }
@@ -53,12 +56,13 @@ enum StrataCLI {
 
     /// Runs `strata` to completion.
     static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) async throws -> Result {
+        let started = ContinuousClock.now
         let (process, out, err) = try start(arguments, environment: environment, directory: directory)
-        return await finish(process, out, err)
+        return await finish(process, out, err, started: started)
     }
 
     /// Waits for a process that ``start(_:environment:directory:)`` started, with its output.
-    static func finish(_ process: Process, _ out: Pipe, _ err: Pipe) async -> Result {
+    static func finish(_ process: Process, _ out: Pipe, _ err: Pipe, started: ContinuousClock.Instant = .now) async -> Result {
         // The blocking reads run on threads of their own, never on the threads that run
         // the tests' tasks: on a 2-core machine two blocked ones would stall every test.
         return await withCheckedContinuation { continuation in
@@ -68,10 +72,12 @@ enum StrataCLI {
                 reader.start()
                 let stdout = out.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
+                let duration = ContinuousClock.now - started
                 let stderr = stderrBox.wait()
                 continuation.resume(returning: Result(status: process.terminationStatus,
                                                       stdout: String(decoding: stdout, as: UTF8.self),
-                                                      stderr: String(decoding: stderr, as: UTF8.self)))
+                                                      stderr: String(decoding: stderr, as: UTF8.self),
+                                                      duration: duration))
             }
         }
     }

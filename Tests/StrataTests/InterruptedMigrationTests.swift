@@ -77,7 +77,8 @@ import Testing
                 let r = await StrataCLI.finish(process, out, err)
                 let took = ContinuousClock.now - sent
                 #expect(r.status == 128 + signo, "\(kind): \(r.stderr)")
-                #expect(took < .seconds(5), "\(kind): the process took \(took) to stop")
+                // Far sooner than the 60 s statement (the margin is for a starved machine).
+                #expect(took < .seconds(10), "\(kind): the process took \(took) to stop")
                 #expect(r.stderr.contains("strata: error: stopped by \(signo == SIGINT ? "SIGINT" : "SIGTERM")"), "\(r.stderr)")
                 #expect(r.stderr.contains("1_long.up.sql:2"), "\(r.stderr)")
 
@@ -119,7 +120,8 @@ import Testing
             kill(process.processIdentifier, SIGINT)
             let r = await StrataCLI.finish(process, out, err)
             #expect(r.status == 130, "\(r.stderr)")
-            #expect(ContinuousClock.now - sent < .seconds(3))
+            // Far sooner than the 60 s of --lock-timeout (the margin is for a starved machine).
+            #expect(ContinuousClock.now - sent < .seconds(10))
             #expect(r.stderr.contains("waiting for the migration lock"), "\(r.stderr)")
             #expect(!(try await db.tableNames().contains("a")))
             await holder.close()
@@ -129,20 +131,36 @@ import Testing
     /// When the first signal cannot stop the command (here it is stuck connecting to a
     /// server that never answers), a second one ends the process at once.
     @Test func aSecondSignalExitsAtOnce() async throws {
-        let silent = try SilentListener()
-        let (process, out, err) = try StrataCLI.start(
-            ["migrate", "status", "--migrations", projectRoot.appendingPathComponent("migrations").path],
-            environment: ["DATABASE_URL": "postgres://strata:s3cr3t@127.0.0.1:\(silent.port)/strata?connect_timeout=30"])
-        try await Task.sleep(for: .seconds(1))
-        kill(process.processIdentifier, SIGTERM)
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(process.isRunning, "the first signal waits for the command to stop")
-        let sent = ContinuousClock.now
-        kill(process.processIdentifier, SIGTERM)
-        let r = await StrataCLI.finish(process, out, err)
-        #expect(r.status == 143)
-        #expect(ContinuousClock.now - sent < .seconds(1))
-        #expect(r.stderr.contains("SIGTERM received") && !r.stderr.contains("s3cr3t"), "\(r.stderr)")
+        // On a starved machine the first signal may land before the command is stuck in
+        // the connect; then it stops the command by itself, and the scenario runs again.
+        for attempt in 1...3 {
+            let silent = try HoldingListener()
+            defer { _ = silent.stop() }
+            let (process, out, err) = try StrataCLI.start(
+                ["migrate", "status", "--migrations", projectRoot.appendingPathComponent("migrations").path],
+                environment: ["DATABASE_URL": "postgres://strata:s3cr3t@127.0.0.1:\(silent.port)/strata?connect_timeout=30"])
+            // Once it connects, the command runs (and its signal handlers are in place).
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !silent.hasAccepted && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(silent.hasAccepted)
+            try await Task.sleep(for: .milliseconds(200 * attempt))
+            kill(process.processIdentifier, SIGTERM)
+            try await Task.sleep(for: .milliseconds(500))
+            guard process.isRunning else {
+                let r = await StrataCLI.finish(process, out, err)
+                #expect(r.status == 143, "\(r.stderr)")
+                if attempt == 3 { Issue.record("the first signal stopped the command each time: the second one was never needed") }
+                continue
+            }
+            let sent = ContinuousClock.now
+            kill(process.processIdentifier, SIGTERM)
+            let r = await StrataCLI.finish(process, out, err)
+            #expect(r.status == 143)
+            // Well before the 10 s after which the first signal alone would end it.
+            #expect(ContinuousClock.now - sent < .seconds(5))
+            #expect(r.stderr.contains("SIGTERM received") && !r.stderr.contains("s3cr3t"), "\(r.stderr)")
+            return
+        }
     }
 
     /// `kill -9` during a statement that changes rows: the server rolls the abandoned
@@ -152,7 +170,7 @@ import Testing
     @Test(arguments: Backend.allCases)
     func aKilledRowStatementIsAppliedOnce(_ backend: Backend) async throws {
         let marker = uniqueName("k9")
-        let fixture = try fixture(backend, .dml, marker: marker, seconds: 6)
+        let fixture = try fixture(backend, .dml, marker: marker, seconds: 15)
         try await withFreshDatabase(backend) { db, url in
             try await killDuringTheLongStatement(db, backend, url, fixture, marker: marker)
             // The server finishes the orphaned statement (MariaDB) and then ends the session,
@@ -171,7 +189,7 @@ import Testing
     @Test func aKilledDDLStatementStopsUntilAPersonSays() async throws {
         let backend = Backend.mysql
         let marker = uniqueName("k9d")
-        let fixture = try fixture(backend, .ddl, marker: marker, seconds: 6)
+        let fixture = try fixture(backend, .ddl, marker: marker, seconds: 15)
         try await withFreshDatabase(backend) { db, url in
             try await killDuringTheLongStatement(db, backend, url, fixture, marker: marker)
 
