@@ -103,6 +103,38 @@ import Testing
         }
     }
 
+    /// `down` stops the same way: the statement cancelled, the revert recorded as
+    /// interrupted where DDL commits by itself, the lock free, exit 130.
+    @Test(arguments: Backend.allCases)
+    func aSignalStopsDownCleanly(_ backend: Backend) async throws {
+        let t = uniqueName("dn")
+        let sleep = backend == .postgres ? "pg_sleep(60)" : "SLEEP(60)"
+        @Sendable func down(_ slow: String) -> String {
+            "DROP TABLE \(t)_b;\nINSERT INTO \(t) (id) SELECT 1 FROM (SELECT \(slow) AS s) AS slow;\nDROP TABLE \(t);\n"
+        }
+        let fixture = try MigrationFixture([
+            "1_t.up.sql": "CREATE TABLE \(t) (id INT NOT NULL);\nCREATE TABLE \(t)_b (id INT NOT NULL);\n",
+            "1_t.down.sql": down(sleep),
+        ])
+        try await withFreshDatabase(backend) { db, url in
+            #expect(try await migrate(["up"], url, fixture).status == 0)
+            let (process, out, err) = try StrataCLI.start(["migrate", "down", "--migrations", fixture.root.path],
+                                                          environment: ["DATABASE_URL": url.urlString])
+            #expect(try await waitUntilRunning(db, backend, marker: t))
+            kill(process.processIdentifier, SIGINT)
+            let r = await StrataCLI.finish(process, out, err)
+            #expect(r.status == 130, "\(r.stderr)")
+            #expect(r.stderr.contains("1_t.down.sql:2"), "\(r.stderr)")
+            let status = try await migrate(["status", "--json"], url, fixture)
+            let state = (status.json?["migrations"] as? [[String: Any]])?.first?["state"] as? String
+            #expect(state == (db.dialect.supportsTransactionalDDL ? "applied" : "interrupted"), "\(status.stdout)")
+            try fixture.write("1_t.down.sql", down(backend == .postgres ? "pg_sleep(0)" : "SLEEP(0)"))
+            let again = try await migrate(["down", "--lock-timeout", "2"], url, fixture)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(!(try await db.tableNames().contains(t)))
+        }
+    }
+
     /// A signal while `up` waits for another run's lock stops the wait at once, instead of
     /// waiting out `--lock-timeout`.
     @Test(arguments: Backend.allCases)
