@@ -13,41 +13,41 @@ struct MigrateStatus: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            let migrator = try migration.migrator(connection)
-            defer { Task { await migrator.database.close() } }
-            let status = try await migrator.status()
-            if output.json {
-                printJSON([
-                    "command": "status",
-                    "database": migrator.database.url.description,
-                    "current": status.current?.description ?? NSNull(),
-                    "pending": status.pending.count,
-                    "problems": status.problems.count,
-                    "migrations": status.entries.map { e in [
-                        "version": e.version.description, "name": e.name, "state": e.state.rawValue,
-                        "applied_at": e.record.map { $0.appliedAt.iso8601 } ?? NSNull(),
-                        "applied_by": e.record?.appliedBy ?? NSNull(),
-                        "execution_ms": e.record?.executionMilliseconds ?? NSNull(),
-                        "statements_applied": e.record?.statementsApplied ?? NSNull(),
-                        "statements_total": e.record?.statementsTotal ?? NSNull(),
-                        "failed_statement": e.record?.failedStatement ?? NSNull(),
-                        "error": e.record?.error ?? NSNull(),
-                        "detail": e.detail ?? NSNull(),
-                    ] as [String: Any] },
-                ])
-            } else {
-                print("database: \(migrator.database.url)")
-                for e in status.entries {
-                    let when = e.record.map { " \($0.appliedAt.iso8601) by \($0.appliedBy)" } ?? ""
-                    let state = e.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
-                    print("\(state) \(e.label)\(e.state == .pending ? "" : when)")
-                    if let detail = e.detail { print("            \(detail)") }
+            try await migration.withMigrator(connection) { migrator in
+                let status = try await migrator.status()
+                if output.json {
+                    printJSON([
+                        "command": "status",
+                        "database": migrator.database.url.description,
+                        "current": status.current?.description ?? NSNull(),
+                        "pending": status.pending.count,
+                        "problems": status.problems.count,
+                        "migrations": status.entries.map { e in [
+                            "version": e.version.description, "name": e.name, "state": e.state.rawValue,
+                            "applied_at": e.record.map { $0.appliedAt.iso8601 } ?? NSNull(),
+                            "applied_by": e.record?.appliedBy ?? NSNull(),
+                            "execution_ms": e.record?.executionMilliseconds ?? NSNull(),
+                            "statements_applied": e.record?.statementsApplied ?? NSNull(),
+                            "statements_total": e.record?.statementsTotal ?? NSNull(),
+                            "failed_statement": e.record?.failedStatement ?? NSNull(),
+                            "error": e.record?.error ?? NSNull(),
+                            "detail": e.detail ?? NSNull(),
+                        ] as [String: Any] },
+                    ])
+                } else {
+                    print("database: \(migrator.database.url)")
+                    for e in status.entries {
+                        let when = e.record.map { " \($0.appliedAt.iso8601) by \($0.appliedBy)" } ?? ""
+                        let state = e.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
+                        print("\(state) \(e.label)\(e.state == .pending ? "" : when)")
+                        if let detail = e.detail { print("            \(detail)") }
+                    }
+                    print("\(status.entries.count - status.pending.count - status.problems.count) applied, \(status.pending.count) pending, \(status.problems.count) needing attention")
                 }
-                print("\(status.entries.count - status.pending.count - status.problems.count) applied, \(status.pending.count) pending, \(status.problems.count) needing attention")
-            }
-            if exitCode {
-                if status.entries.contains(where: { $0.state == .changed || $0.state == .missing }) { throw ExitCode(StrataExit.drift) }
-                if !status.pending.isEmpty || !status.problems.isEmpty { throw ExitCode(StrataExit.pending) }
+                if exitCode {
+                    if status.entries.contains(where: { $0.state == .changed || $0.state == .missing }) { throw ExitCode(StrataExit.drift) }
+                    if !status.pending.isEmpty || !status.problems.isEmpty { throw ExitCode(StrataExit.pending) }
+                }
             }
         }
     }
@@ -75,9 +75,7 @@ struct MigrateValidate: AsyncParsableCommand {
             }
             var drift: [String] = []
             if url != nil {
-                let migrator = try migration.migrator(connection)
-                drift = try await migrator.drift()
-                await migrator.database.close()
+                drift = try await migration.withMigrator(connection) { try await $0.drift() }
             }
             if output.json {
                 printJSON(["command": "validate", "ok": drift.isEmpty, "migrations": counts, "warnings": warnings, "drift": drift])
@@ -161,13 +159,13 @@ struct MigrateBaseline: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            let migrator = try migration.migrator(connection)
-            defer { Task { await migrator.database.close() } }
-            let versions = try await migrator.baseline(MigrationVersion(version)!)
-            if output.json {
-                printJSON(["command": "baseline", "ok": true, "versions": versions.map(\.description)])
-            } else {
-                print("baselined \(versions.count) migration(s) up to \(version)")
+            try await migration.withMigrator(connection) { migrator in
+                let versions = try await migrator.baseline(MigrationVersion(version)!)
+                if output.json {
+                    printJSON(["command": "baseline", "ok": true, "versions": versions.map(\.description)])
+                } else {
+                    print("baselined \(versions.count) migration(s) up to \(version)")
+                }
             }
         }
     }
@@ -188,10 +186,10 @@ struct MigrateRepair: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            let migrator = try migration.migrator(connection)
-            defer { Task { await migrator.database.close() } }
-            let what = try await migrator.repair(MigrationVersion(version)!)
-            if output.json { printJSON(["command": "repair", "ok": true, "result": what]) } else { print(what) }
+            try await migration.withMigrator(connection) { migrator in
+                let what = try await migrator.repair(MigrationVersion(version)!)
+                if output.json { printJSON(["command": "repair", "ok": true, "result": what]) } else { print(what) }
+            }
         }
     }
 }
@@ -223,6 +221,9 @@ struct MigrateWait: AsyncParsableCommand {
                         throw CLIError(description: "database not reachable after \(timeout) s: \(e)")
                     }
                     try await Task.sleep(for: .milliseconds(500))
+                } catch {
+                    await db.close()
+                    throw error
                 }
             }
         }

@@ -73,4 +73,39 @@ struct DatabaseCloseTests {
         let left = threads.filter(Self.threadExists)
         #expect(left.isEmpty, "threads \(left.sorted()) still ran when close returned")
     }
+
+    /// A command that returns closes its connections first: the server sees each session
+    /// end with a goodbye, none abandoned by a process that exited under it.
+    @Test func theCLIClosesItsConnectionsBeforeItExits() async throws {
+        try await withFreshDatabase(.postgres) { db, url in
+            for _ in 0..<6 {
+                let r = try await StrataCLI.run(
+                    ["migrate", "status", "--migrations", projectRoot.appendingPathComponent("migrations").path],
+                    environment: ["DATABASE_URL": url.urlString])
+                #expect(r.status == 0, "\(r.stderr)")
+            }
+            // The server counts an abandoned session when its backend exits, shortly
+            // after the client went away.
+            let deadline = ContinuousClock.now + .seconds(10)
+            var others: Int64 = 1
+            while others > 0 && ContinuousClock.now < deadline {
+                others = try await db.withConnection {
+                    try $0.queryFirst("""
+                        SELECT COUNT(*) AS n FROM pg_stat_activity
+                        WHERE datname = current_database() AND pid <> pg_backend_pid()
+                        """)!.decode("n")
+                }
+                if others > 0 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(others == 0, "the CLI's sessions ended")
+            let (sessions, abandoned): (Int64, Int64) = try await db.withConnection { conn in
+                let row = try conn.queryFirst("""
+                    SELECT sessions, sessions_abandoned FROM pg_stat_database WHERE datname = current_database()
+                    """)!
+                return (try row.decode("sessions"), try row.decode("sessions_abandoned"))
+            }
+            #expect(sessions >= 6, "the CLI's sessions are counted")
+            #expect(abandoned == 0, "\(abandoned) of \(sessions) sessions ended without the client closing them")
+        }
+    }
 }
