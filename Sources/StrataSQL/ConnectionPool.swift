@@ -21,7 +21,7 @@ final class ConnectionPool: TaskExecutor, Sendable {
     private let driver: any DatabaseDriver
     private let limit: Int
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state = StrataMutex(State())
     /// Waiters queued in `state`, readable without the lock by a release.
     private let waiterCount = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)

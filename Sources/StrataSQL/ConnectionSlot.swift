@@ -21,7 +21,7 @@ final class ConnectionSlot: @unchecked Sendable {
     private let leaseFlag = Atomic<Bool>(false)
 
     /// Shared with the task that cancels.
-    private let cancellation = Mutex(Cancellation())
+    private let cancellation = StrataMutex(Cancellation())
 
     private struct Cancellation {
         var canceller: (any SQLCanceller)?
