@@ -26,7 +26,7 @@ enum MySQLSocketWait {
     }
 
     /// The canceller of each open connection, by its socket.
-    private static let registrations = Mutex<[Int32: Registration]>([:])
+    private static let registrations = StrataMutex<[Int32: Registration]>([:])
 
     /// Installs the wait on `handle` and remembers how to cancel its statements.
     ///

@@ -21,7 +21,7 @@ final class ConnectionPool: TaskExecutor, Sendable {
     private let driver: any DatabaseDriver
     private let limit: Int
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state = StrataMutex(State())
     /// Waiters queued in `state`, readable without the lock by a release.
     private let waiterCount = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
@@ -34,6 +34,8 @@ final class ConnectionPool: TaskExecutor, Sendable {
         var slots: [ConnectionSlot] = []
         var waiters: [Waiter] = []
         var nextWaiterID = 0
+        /// The shutdown the first `close()` started, which later calls wait for too.
+        var closing: Task<Void, Never>?
     }
 
     private struct Waiter {
@@ -149,7 +151,8 @@ final class ConnectionPool: TaskExecutor, Sendable {
                 if slot.tryAcquire() { return slot }
             }
         }
-        guard count < limit else { return nil }
+        // Checked under the lock, so no slot is added after `close` took the list.
+        guard count < limit, !closed.load(ordering: .acquiring) else { return nil }
         let slot = addSlot(&s)
         _ = slot.tryAcquire()
         return slot
@@ -171,8 +174,22 @@ final class ConnectionPool: TaskExecutor, Sendable {
     // MARK: Closing
 
     /// Fails the waiters, refuses new leases, closes every connection on its thread
-    /// (a lease that runs now finishes first) and ends the threads.
+    /// (a lease that runs now finishes first), and returns once every thread has exited.
+    ///
+    /// The work runs in a task of its own on the global executor: the caller may be a
+    /// task that runs on one of the pool's threads, which cannot wait for its own
+    /// thread's end, and a second `close()` waits for the same shutdown.
     func close() async {
+        let closing = state.withLock { s in
+            if let closing = s.closing { return closing }
+            let closing = Task(executorPreference: globalConcurrentExecutor) { await self.shutDown() }
+            s.closing = closing
+            return closing
+        }
+        await closing.value
+    }
+
+    private func shutDown() async {
         let (slots, waiters) = state.withLock { s -> ([ConnectionSlot], [Waiter]) in
             closed.store(true, ordering: .releasing)
             waiterCount.store(0, ordering: .sequentiallyConsistent)
@@ -206,7 +223,7 @@ final class ConnectionPool: TaskExecutor, Sendable {
         return state.withLock { s in
             let idle = s.slots.filter { $0.thread.isIdle }
             if let free = idle.first(where: { !$0.isLeased }) ?? idle.first { return free.thread }
-            if s.slots.count < limit { return addSlot(&s).thread }
+            if s.slots.count < limit, !closed.load(ordering: .acquiring) { return addSlot(&s).thread }
             return nil
         }
     }

@@ -21,7 +21,7 @@ final class ConnectionSlot: @unchecked Sendable {
     private let leaseFlag = Atomic<Bool>(false)
 
     /// Shared with the task that cancels.
-    private let cancellation = Mutex(Cancellation())
+    private let cancellation = StrataMutex(Cancellation())
 
     private struct Cancellation {
         var canceller: (any SQLCanceller)?
@@ -108,20 +108,22 @@ final class ConnectionSlot: @unchecked Sendable {
         return opened
     }
 
-    /// Closes the connection on its thread, then lets the thread end.
+    /// Closes the connection on its thread as the thread's last job, and returns once
+    /// the thread has exited: no C call of the connection runs after that.
+    ///
+    /// Called by the pool's close alone, never on the slot's own thread.
     func close() async {
-        if thread.isCurrent {
-            closeOnThread()
-        } else {
-            _ = try? await thread.run { [self] in closeOnThread() }
-        }
-        thread.stop()
+        precondition(!thread.isCurrent, "a connection thread cannot wait for its own end")
+        _ = await thread.runLast { [self] in closeOnThread() }
+        // What is left of the thread is its exit: a short wait, worth blocking for.
+        thread.join()
     }
 
     /// Closes the connection and ends the thread without waiting for either.
     func closeSoon() {
         thread.submit { [self] in closeOnThread() }
         thread.stop()
+        thread.detach()
     }
 
     private func closeOnThread() {

@@ -36,9 +36,18 @@ final class ConnectionThread: @unchecked Sendable {
     static let maxPollers = max(1, ProcessInfo.processInfo.activeProcessorCount / 4)
     private static let pollers = Atomic<Int>(0)
 
+    /// The OS thread, joined by ``join()`` (or detached by ``detach()``); set in `init`.
+    private var pthread: pthread_t?
+    /// Whether the thread was joined or detached: either may happen once.
+    private let reaped = Atomic<Bool>(false)
+
     init(owner: ObjectIdentifier, name: String) {
         self.owner = owner
-        let thread = Thread { [self] in
+        // A pthread of our own rather than a Foundation `Thread`, which is detached: the
+        // pool's `close` joins it, so that when `close` returns the thread has exited,
+        // its thread-local destructors included (libpq's GSSAPI and OpenSSL state). A
+        // process that exits while such a destructor runs frees the same memory twice.
+        let start = ThreadStart { [self] in
             // The name `top -H` and `perf` show (Linux keeps 15 bytes of it); without it
             // the thread inherits the name of the thread that created it.
             #if os(Linux)
@@ -51,9 +60,7 @@ final class ConnectionThread: @unchecked Sendable {
             self.runLoop()
             CurrentConnectionThread.set(nil)
         }
-        thread.name = name
-        thread.stackSize = 1 << 20
-        thread.start()
+        pthread = start.launch(stackSize: 1 << 20)
     }
 
     /// The pthread key under which a connection thread finds itself. Read it once and
@@ -110,6 +117,44 @@ final class ConnectionThread: @unchecked Sendable {
         stopping = true
         condition.signal()
         condition.unlock()
+    }
+
+    /// Runs `body` as the thread's last job, after the jobs queued before it, and
+    /// returns when it has run; the thread then exits. Later submissions are refused.
+    ///
+    /// - Returns: `false` when the thread was already stopping and did not run `body`.
+    func runLast(_ body: @escaping () -> Void) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            condition.lock()
+            guard !stopping else {
+                condition.unlock()
+                continuation.resume(returning: false)
+                return
+            }
+            jobs.append { body(); continuation.resume(returning: true) }
+            queued.add(1, ordering: .releasing)
+            stopping = true
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Waits until the thread has exited, its thread-local destructors included.
+    ///
+    /// Blocks the caller: call it once the thread has run its last job (``runLast(_:)``),
+    /// when what is left is the thread's exit. Only the first of `join` and ``detach()``
+    /// does anything; the thread itself must not call it.
+    func join() {
+        guard !reaped.exchange(true, ordering: .acquiringAndReleasing), let pthread else { return }
+        let status = pthread_join(pthread, nil)
+        precondition(status == 0, "pthread_join failed: \(status)")
+    }
+
+    /// Lets the thread exit without anyone joining it (its resources are then freed
+    /// when it ends), for a pool dropped without `close`.
+    func detach() {
+        guard !reaped.exchange(true, ordering: .acquiringAndReleasing), let pthread else { return }
+        pthread_detach(pthread)
     }
 
     private func runLoop() {
@@ -171,6 +216,36 @@ private enum CurrentConnectionThread {
     /// Only the thread's own run loop sets it, and clears it before the object can go.
     static func set(_ thread: ConnectionThread?) {
         pthread_setspecific(key, thread.map { Unmanaged.passUnretained($0).toOpaque() })
+    }
+}
+
+/// The body of a pthread, handed to its start routine.
+private final class ThreadStart {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+
+    /// Starts a joinable thread running `body`.
+    func launch(stackSize: Int) -> pthread_t {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setstacksize(&attributes, stackSize)
+        let context = Unmanaged.passRetained(self).toOpaque()
+        #if canImport(Darwin)
+        var thread: pthread_t?
+        #else
+        var thread = pthread_t()
+        #endif
+        let status = pthread_create(&thread, &attributes, { context in
+            Unmanaged<ThreadStart>.fromOpaque(context!).takeRetainedValue().body()
+            return nil
+        }, context)
+        precondition(status == 0, "cannot start a connection thread: pthread_create failed with \(status)")
+        #if canImport(Darwin)
+        return thread!
+        #else
+        return thread
+        #endif
     }
 }
 

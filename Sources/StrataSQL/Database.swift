@@ -116,8 +116,12 @@ public final class Database: Sendable {
     /// `Database` alive while tasks prefer its executor.
     public var executor: any TaskExecutor { pool }
 
-    /// Fails waiting leases, refuses new ones, and closes every connection (a lease
-    /// running now finishes first).
+    /// Fails waiting leases, refuses new ones, closes every connection (a lease running
+    /// now finishes first), and returns once every connection thread has exited.
+    ///
+    /// Call it before the process ends: exiting while a connection thread still runs
+    /// lets the C libraries' exit handlers free state the thread is still using. A
+    /// second call waits for the first one's shutdown.
     public func close() async {
         await pool.close()
     }

@@ -14,13 +14,15 @@ import Synchronization
 enum DriverLoop {
     static func measure(_ c: DriverBenchmarkConfiguration, logger: Logger) async throws -> DriverBenchmark.Measurement {
         // The blocking loops get threads of their own, off Swift's cooperative pool.
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DriverBenchmark.Measurement, Error>) in
-            let thread = Thread {
-                continuation.resume(with: Result { try run(c, logger: logger) })
+        var outer: JoinableThread?
+        let measurement = await withCheckedContinuation { (continuation: CheckedContinuation<Result<DriverBenchmark.Measurement, Error>, Never>) in
+            outer = JoinableThread {
+                continuation.resume(returning: Result { try run(c, logger: logger) })
             }
-            thread.stackSize = 1 << 20
-            thread.start()
         }
+        // Every thread has exited before the program may end (see `JoinableThread`).
+        outer?.join()
+        return try measurement.get()
     }
 
     /// Each thread opens its connection and warms it up, as each thread of the C loop
@@ -32,10 +34,11 @@ enum DriverLoop {
         let perThread = c.queries / threads
         let ready = DispatchGroup(), go = DispatchSemaphore(value: 0), done = DispatchGroup()
         let outcomes = Mutex<[Result<Int, Error>]>([])
+        var started: [JoinableThread] = []
         for t in 0..<threads {
             ready.enter()
             done.enter()
-            let thread = Thread {
+            started.append(JoinableThread {
                 let opened = Result { try c.url.driver.connect(to: c.url, logger: logger) }
                 let warmedUp = opened.flatMap { conn in
                     Result { try lookUp(conn, c, count: max(c.warmup / threads, 1), seed: 1, thread: t) }
@@ -48,9 +51,7 @@ enum DriverLoop {
                 if case .success(let conn) = opened { conn.close() }
                 outcomes.withLock { $0.append(outcome) }
                 done.leave()
-            }
-            thread.stackSize = 1 << 20
-            thread.start()
+            })
         }
         ready.wait()
         let clock = ContinuousClock()
@@ -58,6 +59,8 @@ enum DriverLoop {
         for _ in 0..<threads { go.signal() }
         done.wait()
         let elapsed = clock.now - start
+        // Closed, and gone: no thread still runs libpq's or libmariadb's code when the program ends.
+        for thread in started { thread.join() }
         var missing = 0
         for outcome in outcomes.withLock({ $0 }) { missing += try outcome.get() }
         return DriverBenchmark.Measurement(elapsed: elapsed, missing: missing)

@@ -24,25 +24,32 @@ struct DBCheck: AsyncParsableCommand {
                 ("bytes", .bytes([0, 1, 254, 255])), ("timestamp", .timestamp(SQLTimestamp(microsecondsSinceEpoch: 1_700_000_000_123_456))),
                 ("bool", .bool(true)), ("null", .null),
             ]
-            let (version, results) = try await db.withConnection { conn -> (String, [String]) in
-                let version: String = try conn.queryFirst("SELECT version() AS v")!.decode("v")
-                var results: [String] = []
-                for (kind, value) in values {
-                    let back = try conn.queryFirst("SELECT \(value) AS v")!["v"]!
-                    let same: Bool
-                    switch value {
-                    case .int(let i): same = (try? Int64(sqlValue: back)) == i
-                    case .double(let d): same = (try? Double(sqlValue: back)) == d
-                    case .string(let s): same = (try? String(sqlValue: back)) == s
-                    case .bytes(let b): same = (try? [UInt8](sqlValue: back)) == b
-                    case .timestamp(let t): same = (try? SQLTimestamp(sqlValue: back)) == t
-                    case .bool(let b): same = (try? Bool(sqlValue: back)) == b
-                    default: same = back.isNull
+            let checked: (String, [String])
+            do {
+                checked = try await db.withConnection { conn -> (String, [String]) in
+                    let version: String = try conn.queryFirst("SELECT version() AS v")!.decode("v")
+                    var results: [String] = []
+                    for (kind, value) in values {
+                        let back = try conn.queryFirst("SELECT \(value) AS v")!["v"]!
+                        let same: Bool
+                        switch value {
+                        case .int(let i): same = (try? Int64(sqlValue: back)) == i
+                        case .double(let d): same = (try? Double(sqlValue: back)) == d
+                        case .string(let s): same = (try? String(sqlValue: back)) == s
+                        case .bytes(let b): same = (try? [UInt8](sqlValue: back)) == b
+                        case .timestamp(let t): same = (try? SQLTimestamp(sqlValue: back)) == t
+                        case .bool(let b): same = (try? Bool(sqlValue: back)) == b
+                        default: same = back.isNull
+                        }
+                        results.append("\(kind)=\(same ? "ok" : "MISMATCH (\(back.kindName))")")
                     }
-                    results.append("\(kind)=\(same ? "ok" : "MISMATCH (\(back.kindName))")")
+                    return (version, results)
                 }
-                return (version, results)
+            } catch {
+                await db.close()
+                throw error
             }
+            let (version, results) = checked
             let elapsed = ContinuousClock.now - started
             await db.close()
             let ok = !results.contains { $0.contains("MISMATCH") }

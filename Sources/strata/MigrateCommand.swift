@@ -54,6 +54,25 @@ struct MigrationOptions: ParsableArguments {
         let db = Database(url: url, maxConnections: 2, logger: connection.logger())
         return try Migrator(database: db, migrations: set, options: options, logger: connection.logger())
     }
+
+    /// Runs `body` with a ``migrator(_:)`` and closes its database before returning,
+    /// whatever `body` does.
+    ///
+    /// The close is awaited: a command that returned with its connections still closing
+    /// would exit while the pool's threads run libpq's or libmariadb's code, and the
+    /// process's exit handlers could then free the libraries' state under them.
+    func withMigrator<T>(_ connection: ConnectionOptions, _ body: (Migrator) async throws -> T) async throws -> T {
+        let migrator = try migrator(connection)
+        let result: T
+        do {
+            result = try await body(migrator)
+        } catch {
+            await migrator.database.close()
+            throw error
+        }
+        await migrator.database.close()
+        return result
+    }
 }
 
 /// Prints one line a migration as it runs, or collects them for `--json`.
@@ -82,37 +101,37 @@ final class ProgressPrinter: @unchecked Sendable {
 func runMigration(_ request: MigrationRequest, migration: MigrationOptions, connection: ConnectionOptions,
                   output: OutputOptions, dryRun: Bool, verb: String) async throws {
     try await guarded(json: output.json) {
-        let migrator = try migration.migrator(connection)
-        defer { Task { await migrator.database.close() } }
-        for warning in migrator.migrations.warnings where !output.json {
-            FileHandle.standardError.write(Data("strata: \(warning)\n".utf8))
-        }
-        if dryRun {
-            let steps = try await migrator.plan(request)
-            printPlan(steps, json: output.json, command: verb)
-            return
-        }
-        let printer = ProgressPrinter(json: output.json)
-        let started = ContinuousClock.now
-        let report = try await migrator.run(request) { printer.handle($0) }
-        let total = ContinuousClock.now - started
-        if output.json {
-            printJSON([
-                "command": verb,
-                "ok": true,
-                "migrations": report.completed.map { c in [
-                    "version": c.step.migration.version.description, "name": c.step.migration.name,
-                    "direction": c.step.direction.rawValue, "statements": c.step.statements.count,
-                    "resumed_at": c.step.resumeAt > 0 ? c.step.resumeAt + 1 : NSNull() as Any,
-                    "ms": milliseconds(c.duration),
-                ] as [String: Any] },
-                "lock_wait_ms": milliseconds(report.lockWait),
-                "total_ms": milliseconds(total),
-            ])
-        } else if report.completed.isEmpty {
-            print("nothing to do: the database is \(verb == "down" ? "at the requested version" : "up to date")")
-        } else {
-            print("\(report.completed.count) migration\(report.completed.count == 1 ? "" : "s") \(verb == "down" ? "reverted" : "applied") in \(formatMilliseconds(total))")
+        try await migration.withMigrator(connection) { migrator in
+            for warning in migrator.migrations.warnings where !output.json {
+                FileHandle.standardError.write(Data("strata: \(warning)\n".utf8))
+            }
+            if dryRun {
+                let steps = try await migrator.plan(request)
+                printPlan(steps, json: output.json, command: verb)
+                return
+            }
+            let printer = ProgressPrinter(json: output.json)
+            let started = ContinuousClock.now
+            let report = try await migrator.run(request) { printer.handle($0) }
+            let total = ContinuousClock.now - started
+            if output.json {
+                printJSON([
+                    "command": verb,
+                    "ok": true,
+                    "migrations": report.completed.map { c in [
+                        "version": c.step.migration.version.description, "name": c.step.migration.name,
+                        "direction": c.step.direction.rawValue, "statements": c.step.statements.count,
+                        "resumed_at": c.step.resumeAt > 0 ? c.step.resumeAt + 1 : NSNull() as Any,
+                        "ms": milliseconds(c.duration),
+                    ] as [String: Any] },
+                    "lock_wait_ms": milliseconds(report.lockWait),
+                    "total_ms": milliseconds(total),
+                ])
+            } else if report.completed.isEmpty {
+                print("nothing to do: the database is \(verb == "down" ? "at the requested version" : "up to date")")
+            } else {
+                print("\(report.completed.count) migration\(report.completed.count == 1 ? "" : "s") \(verb == "down" ? "reverted" : "applied") in \(formatMilliseconds(total))")
+            }
         }
     }
 }

@@ -13,42 +13,42 @@ struct MigrateStatus: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded(json: output.json) {
-            let migrator = try migration.migrator(connection)
-            defer { Task { await migrator.database.close() } }
-            let status = try await migrator.status()
-            if output.json {
-                printJSON([
-                    "command": "status",
-                    "database": migrator.database.url.description,
-                    "current": status.current?.description ?? NSNull(),
-                    "pending": status.pending.count,
-                    "problems": status.problems.count,
-                    "migrations": status.entries.map { e in [
-                        "version": e.version.description, "name": e.name, "state": e.state.rawValue,
-                        "applied_at": e.record.map { $0.appliedAt.iso8601 } ?? NSNull(),
-                        "applied_by": e.record?.appliedBy ?? NSNull(),
-                        "execution_ms": e.record?.executionMilliseconds ?? NSNull(),
-                        "statements_applied": e.record?.statementsApplied ?? NSNull(),
-                        "statements_total": e.record?.statementsTotal ?? NSNull(),
-                        "failed_statement": e.record?.failedStatement ?? NSNull(),
-                        "uncertain_statement": e.record?.uncertainStatement.map { ["statement": $0.number, "line": $0.line] } ?? NSNull(),
-                        "error": e.record?.error ?? NSNull(),
-                        "detail": e.detail ?? NSNull(),
-                    ] as [String: Any] },
-                ])
-            } else {
-                print("database: \(migrator.database.url)")
-                for e in status.entries {
-                    let when = e.record.map { " \($0.appliedAt.iso8601) by \($0.appliedBy)" } ?? ""
-                    let state = e.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
-                    print("\(state) \(e.label)\(e.state == .pending ? "" : when)")
-                    if let detail = e.detail { print("            \(detail)") }
+            try await migration.withMigrator(connection) { migrator in
+                let status = try await migrator.status()
+                if output.json {
+                    printJSON([
+                        "command": "status",
+                        "database": migrator.database.url.description,
+                        "current": status.current?.description ?? NSNull(),
+                        "pending": status.pending.count,
+                        "problems": status.problems.count,
+                        "migrations": status.entries.map { e in [
+                            "version": e.version.description, "name": e.name, "state": e.state.rawValue,
+                            "applied_at": e.record.map { $0.appliedAt.iso8601 } ?? NSNull(),
+                            "applied_by": e.record?.appliedBy ?? NSNull(),
+                            "execution_ms": e.record?.executionMilliseconds ?? NSNull(),
+                            "statements_applied": e.record?.statementsApplied ?? NSNull(),
+                            "statements_total": e.record?.statementsTotal ?? NSNull(),
+                            "failed_statement": e.record?.failedStatement ?? NSNull(),
+                            "uncertain_statement": e.record?.uncertainStatement.map { ["statement": $0.number, "line": $0.line] } ?? NSNull(),
+                            "error": e.record?.error ?? NSNull(),
+                            "detail": e.detail ?? NSNull(),
+                        ] as [String: Any] },
+                    ])
+                } else {
+                    print("database: \(migrator.database.url)")
+                    for e in status.entries {
+                        let when = e.record.map { " \($0.appliedAt.iso8601) by \($0.appliedBy)" } ?? ""
+                        let state = e.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
+                        print("\(state) \(e.label)\(e.state == .pending ? "" : when)")
+                        if let detail = e.detail { print("            \(detail)") }
+                    }
+                    print("\(status.entries.count - status.pending.count - status.problems.count) applied, \(status.pending.count) pending, \(status.problems.count) needing attention")
                 }
-                print("\(status.entries.count - status.pending.count - status.problems.count) applied, \(status.pending.count) pending, \(status.problems.count) needing attention")
-            }
-            if exitCode {
-                if status.entries.contains(where: { $0.state == .changed || $0.state == .missing }) { throw ExitCode(StrataExit.drift) }
-                if !status.pending.isEmpty || !status.problems.isEmpty { throw ExitCode(StrataExit.pending) }
+                if exitCode {
+                    if status.entries.contains(where: { $0.state == .changed || $0.state == .missing }) { throw ExitCode(StrataExit.drift) }
+                    if !status.pending.isEmpty || !status.problems.isEmpty { throw ExitCode(StrataExit.pending) }
+                }
             }
         }
     }
@@ -76,9 +76,7 @@ struct MigrateValidate: AsyncParsableCommand {
             }
             var drift: [String] = []
             if url != nil {
-                let migrator = try migration.migrator(connection)
-                drift = try await migrator.drift()
-                await migrator.database.close()
+                drift = try await migration.withMigrator(connection) { try await $0.drift() }
             }
             if output.json {
                 printJSON(["command": "validate", "ok": drift.isEmpty, "migrations": counts, "warnings": warnings, "drift": drift])
@@ -162,13 +160,13 @@ struct MigrateBaseline: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded(json: output.json) {
-            let migrator = try migration.migrator(connection)
-            defer { Task { await migrator.database.close() } }
-            let versions = try await migrator.baseline(MigrationVersion(version)!)
-            if output.json {
-                printJSON(["command": "baseline", "ok": true, "versions": versions.map(\.description)])
-            } else {
-                print("baselined \(versions.count) migration(s) up to \(version)")
+            try await migration.withMigrator(connection) { migrator in
+                let versions = try await migrator.baseline(MigrationVersion(version)!)
+                if output.json {
+                    printJSON(["command": "baseline", "ok": true, "versions": versions.map(\.description)])
+                } else {
+                    print("baselined \(versions.count) migration(s) up to \(version)")
+                }
             }
         }
     }
@@ -194,11 +192,11 @@ struct MigrateRepair: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded(json: output.json) {
-            let migrator = try migration.migrator(connection)
-            defer { Task { await migrator.database.close() } }
-            let uncertain: Migrator.UncertainOutcome? = completed ? .completed : notCompleted ? .notCompleted : nil
-            let what = try await migrator.repair(MigrationVersion(version)!, uncertain: uncertain)
-            if output.json { printJSON(["command": "repair", "ok": true, "result": what]) } else { print(what) }
+            try await migration.withMigrator(connection) { migrator in
+                let uncertain: Migrator.UncertainOutcome? = completed ? .completed : notCompleted ? .notCompleted : nil
+                let what = try await migrator.repair(MigrationVersion(version)!, uncertain: uncertain)
+                if output.json { printJSON(["command": "repair", "ok": true, "result": what]) } else { print(what) }
+            }
         }
     }
 }
@@ -245,6 +243,9 @@ struct MigrateWait: AsyncParsableCommand {
                         throw CLIError(description: "database not reachable after \(timeout) s (\(attempts) attempt\(attempts == 1 ? "" : "s")): \(e)", code: "connection")
                     }
                     try await Task.sleep(for: min(.milliseconds(500), left))
+                } catch {
+                    await db.close()
+                    throw error
                 }
             }
         }

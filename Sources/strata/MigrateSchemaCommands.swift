@@ -18,26 +18,26 @@ struct MigrateVerify: AsyncParsableCommand {
         try await guarded(json: output.json) {
             var scratch = connection
             if let scratchURL { scratch.databaseURL = scratchURL }
-            let migrator = try migration.migrator(scratch)
-            defer { Task { await migrator.database.close() } }
-            let json = output.json
-            let report = try await migrator.verify { line in
-                if !json { print(line); fflush(nil) }
-            }
-            if output.json {
-                printJSON([
-                    "command": "verify", "ok": report.failure == nil, "verified": report.verified,
-                    "skipped": report.skipped, "failed_migration": report.failure.map { $0.migration as Any } ?? NSNull(),
-                    "differences": report.failure?.differences ?? [],
-                ])
-            } else if let failure = report.failure {
-                print("FAIL \(failure.migration): the schema after its down differs from the schema before its up:")
-                failure.differences.forEach { print("  \($0)") }
-            } else {
-                print("verified \(report.verified.count) migration(s): every down restores the schema")
-            }
-            if let failure = report.failure {
-                throw MigrationError.schemaMismatch("verify: migration \(failure.migration) does not restore the schema: \(failure.differences.first ?? "")\(failure.differences.count > 1 ? " (and \(failure.differences.count - 1) more)" : "")")
+            try await migration.withMigrator(scratch) { migrator in
+                let json = output.json
+                let report = try await migrator.verify { line in
+                    if !json { print(line); fflush(nil) }
+                }
+                if output.json {
+                    printJSON([
+                        "command": "verify", "ok": report.failure == nil, "verified": report.verified,
+                        "skipped": report.skipped, "failed_migration": report.failure.map { $0.migration as Any } ?? NSNull(),
+                        "differences": report.failure?.differences ?? [],
+                    ])
+                } else if let failure = report.failure {
+                    print("FAIL \(failure.migration): the schema after its down differs from the schema before its up:")
+                    failure.differences.forEach { print("  \($0)") }
+                } else {
+                    print("verified \(report.verified.count) migration(s): every down restores the schema")
+                }
+                if let failure = report.failure {
+                    throw MigrationError.schemaMismatch("verify: migration \(failure.migration) does not restore the schema: \(failure.differences.first ?? "")\(failure.differences.count > 1 ? " (and \(failure.differences.count - 1) more)" : "")")
+                }
             }
         }
     }
@@ -63,23 +63,25 @@ struct MigrateParity: AsyncParsableCommand {
             my.logLevel = logLevel
             guard try pg.url().backend == .postgres else { throw CLIError.usage("--postgres-url must be a postgres:// URL") }
             guard try my.url().backend == .mysql else { throw CLIError.usage("--mysql-url must be a mysql:// URL") }
-            let a = try migration.migrator(pg), b = try migration.migrator(my)
-            defer { Task { await a.database.close(); await b.database.close() } }
-            if apply {
-                try await a.run(.up())
-                try await b.run(.up())
+            try await migration.withMigrator(pg) { a in
+                try await migration.withMigrator(my) { b in
+                    if apply {
+                        try await a.run(.up())
+                        try await b.run(.up())
+                    }
+                    let differences = try await Migrator.parity(a, b)
+                    if output.json {
+                        printJSON(["command": "parity", "ok": differences.isEmpty, "differences": differences])
+                    } else if differences.isEmpty {
+                        let tables = try await a.snapshot().tables.count
+                        print("parity: postgres and mysql schemas agree (\(tables) tables)")
+                    } else {
+                        print("parity: \(differences.count) difference(s):")
+                        differences.forEach { print("  \($0)") }
+                    }
+                    if !differences.isEmpty { throw ExitCode(StrataExit.schemaMismatch) }
+                }
             }
-            let differences = try await Migrator.parity(a, b)
-            if output.json {
-                printJSON(["command": "parity", "ok": differences.isEmpty, "differences": differences])
-            } else if differences.isEmpty {
-                let tables = try await a.snapshot().tables.count
-                print("parity: postgres and mysql schemas agree (\(tables) tables)")
-            } else {
-                print("parity: \(differences.count) difference(s):")
-                differences.forEach { print("  \($0)") }
-            }
-            if !differences.isEmpty { throw ExitCode(StrataExit.schemaMismatch) }
         }
     }
 }

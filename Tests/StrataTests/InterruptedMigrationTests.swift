@@ -47,9 +47,10 @@ import Testing
                                             _ fixture: MigrationFixture, marker: String) async throws {
         let (process, out, err) = try StrataCLI.start(["migrate", "up", "--migrations", fixture.root.path],
                                                       environment: ["DATABASE_URL": url.urlString])
-        #expect(try await waitUntilRunning(db, backend, marker: marker), "statement 2 never ran")
+        let running = try await waitUntilRunning(db, backend, marker: marker)
         kill(process.processIdentifier, SIGKILL)
-        _ = await StrataCLI.finish(process, out, err)
+        let r = await StrataCLI.finish(process, out, err)
+        #expect(running, "statement 2 never ran: exit \(r.status), \(r.stdout) \(r.stderr)")
     }
 
     private func rows(_ db: Database, _ table: String) async throws -> Int64 {
