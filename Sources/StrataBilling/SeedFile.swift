@@ -111,9 +111,8 @@ struct SeedFile: Sendable {
                 for (name, field) in zip(header.fields, row.fields) {
                     let column = table.column(named: name)!
                     if field.isEmpty {
-                        if let value = column.defaultValue {
-                            values[name] = value
-                        } else {
+                        // An optional column left empty gives no value (see SeedRecord).
+                        if column.isRequired {
                             report(row.line, "\(name) is required (the field is empty)")
                             complete = false
                         }
@@ -125,9 +124,6 @@ struct SeedFile: Sendable {
                         report(row.line, error.message)
                         complete = false
                     }
-                }
-                for column in table.columns where values[column.name] == nil {
-                    values[column.name] = column.defaultValue
                 }
                 if complete, case .text(let key)? = values[table.key] {
                     records.append(SeedRecord(line: row.line, key: key, values: values))
@@ -154,13 +150,9 @@ struct SeedFile: Sendable {
                         complete = false
                     }
                 }
-                for column in table.columns where !object.fields.contains(where: { $0.name == column.name }) {
-                    if let value = column.defaultValue {
-                        values[column.name] = value
-                    } else {
-                        report(object.line, "missing required field \"\(column.name)\"")
-                        complete = false
-                    }
+                for column in table.columns where column.isRequired && !object.fields.contains(where: { $0.name == column.name }) {
+                    report(object.line, "missing required field \"\(column.name)\"")
+                    complete = false
                 }
                 if complete, case .text(let key)? = values[table.key] {
                     records.append(SeedRecord(line: object.line, key: key, values: values))
