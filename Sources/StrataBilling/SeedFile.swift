@@ -29,7 +29,11 @@ struct SeedFile: Sendable {
         }
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            // A file handle, not Data(contentsOf:), which on Linux (Swift 6.3's Foundation)
+            // leaks a 4 KB buffer each time it reads an empty file.
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            data = try handle.readToEnd() ?? Data()
         } catch {
             throw SeedError(file: label, line: nil, message: "cannot be read (\(error.localizedDescription))")
         }
