@@ -320,7 +320,7 @@ struct SeedTests {
     /// one run with every row inserted and seven with every row unchanged.
     @Test(arguments: Backend.allCases)
     func concurrentSeedsLoadOnceAndRecordEveryRun(_ backend: Backend) async throws {
-        try await withFreshDatabase(backend, migrated: true) { db, url in
+        try await ConnectionHungryTests.oneAtATime { try await withFreshDatabase(backend, migrated: true, maxConnections: 1) { db, url in
             let folder = try SeedFolder()
             defer { folder.remove() }
             try await folder.seeder(db, at: Self.t1).seed(SeedKind.allCases)
@@ -369,14 +369,14 @@ struct SeedTests {
                 let runners = try Set(rows.map { try $0.decode("applied_by", as: String.self) })
                 #expect(runners == Set((0..<runs).map { "runner-\($0)" }))
             }
-        }
+        } }
     }
 
     /// A writer that does not take the seed lock (a hand-run script, an older Strata)
     /// adds a row the seed is about to insert: the seed waits for it, then updates it.
     @Test(arguments: Backend.allCases)
     func aRowAddedMeanwhileByAnotherWriterIsUpdated(_ backend: Backend) async throws {
-        try await withFreshDatabase(backend, migrated: true) { db, url in
+        try await withFreshDatabase(backend, migrated: true, maxConnections: 1) { db, url in
             let folder = try SeedFolder()
             defer { folder.remove() }
             let other = Database(url: url, maxConnections: 1, logger: TestLog.logger)
@@ -411,7 +411,7 @@ struct SeedTests {
     /// The same through the built CLI: eight `strata seed` processes at once, all exit 0.
     @Test(arguments: Backend.allCases)
     func concurrentSeedCommandsAllSucceed(_ backend: Backend) async throws {
-        try await withFreshDatabase(backend, migrated: true) { db, url in
+        try await ConnectionHungryTests.oneAtATime { try await withFreshDatabase(backend, migrated: true, maxConnections: 1) { db, url in
             let runs = 8
             for round in 1...2 {
                 try await emptyCatalogue(db)
@@ -424,7 +424,7 @@ struct SeedTests {
                 #expect(try await catalogue(db).mapValues(\.count) == ["agent_costs": 22, "plans": 4, "credit_packages": 3])
                 #expect(try await history(db)?.count == 3 * runs, "round \(round)")
             }
-        }
+        } }
     }
 
     // MARK: Validation without a database
@@ -722,6 +722,39 @@ private func emptyCatalogue(_ db: Database) async throws {
     try await db.withConnection { conn in
         try conn.executeUnprepared("DROP TABLE IF EXISTS \(CatalogueSeeder.historyTable)")
         for kind in SeedKind.allCases { try conn.execute("DELETE FROM \(identifier: kind.table)") }
+    }
+}
+
+/// Lets one connection-hungry test run at a time: eight runners with a connection each,
+/// for both backends at once and beside the rest of the suite running in parallel, took
+/// the suite past the 200 connections the test PostgreSQL then allowed.
+private actor ConnectionHungryTests {
+    private static let shared = ConnectionHungryTests()
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    static func oneAtATime<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await shared.acquire()
+        do {
+            let value = try await body()
+            await shared.release()
+            return value
+        } catch {
+            await shared.release()
+            throw error
+        }
+    }
+
+    private func acquire() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    private func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 }
 
