@@ -28,7 +28,7 @@ struct SeedLock: Sendable {
     func acquire(_ conn: any SQLConnection, onWait: () -> Void) throws {
         let deadline = ContinuousClock.now + timeout
         var waited = false
-        var pause = Duration.milliseconds(10)
+        var pause = 0.01
         while true {
             if try conn.tryLock(name: name) { return }
             if ContinuousClock.now >= deadline {
@@ -40,8 +40,8 @@ struct SeedLock: Sendable {
                 onWait()
             }
             // The connection's own thread waits; no other work is queued on it.
-            Thread.sleep(forTimeInterval: Double(pause.components.attoseconds) / 1e18 + Double(pause.components.seconds))
-            pause = min(pause * 2, .milliseconds(200))
+            Thread.sleep(forTimeInterval: pause)
+            pause = min(pause * 2, 0.2)
         }
     }
 

@@ -408,6 +408,32 @@ struct SeedTests {
         }
     }
 
+    @Test(arguments: Backend.allCases)
+    func aSeedWaitsForTheLockAndGivesUpAfterItsTimeout(_ backend: Backend) async throws {
+        try await withFreshDatabase(backend, migrated: true, maxConnections: 1) { db, url in
+            let folder = try SeedFolder()
+            defer { folder.remove() }
+            // Another run's lock, held by a session of its own (a pool of one keeps it open).
+            let other = Database(url: url, maxConnections: 1, logger: TestLog.logger)
+            let lockName = "strata:\(url.database):\(CatalogueSeeder.historyTable)"
+            #expect(try await other.withConnection { try $0.tryLock(name: lockName) })
+
+            let seeder = CatalogueSeeder(database: db, directory: folder.url, directoryLabel: "seeds", logger: TestLog.logger,
+                                         clock: { Self.t1 }, appliedBy: "seed-tests", lockTimeout: .milliseconds(300))
+            let started = ContinuousClock.now
+            let error = await #expect(throws: DatabaseError.self) { try await seeder.seed(SeedKind.allCases) }
+            #expect(error?.category == .lockTimeout)
+            #expect(error?.description.contains("another seed run held the lock") == true, "\(error.map { "\($0)" } ?? "")")
+            #expect(ContinuousClock.now - started >= .milliseconds(300))
+            #expect(try await history(db) == nil, "nothing is created without the lock")
+            #expect(try await catalogue(db).values.allSatisfy { $0.isEmpty })
+
+            try await other.withConnection { try $0.releaseLock(name: lockName) }
+            await other.close()
+            #expect(try await seeder.seed(SeedKind.allCases).map(\.inserted) == [22, 4, 3])
+        }
+    }
+
     /// The same through the built CLI: eight `strata seed` processes at once, all exit 0.
     @Test(arguments: Backend.allCases)
     func concurrentSeedCommandsAllSucceed(_ backend: Backend) async throws {
