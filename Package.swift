@@ -87,3 +87,21 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets, declared only for scripts/fuzz (STRATA_FUZZ=1), which builds them
+// with `-sanitize=fuzzer,address` in a scratch folder of its own: they link only with
+// libFuzzer, so `swift build` and `swift test` must never see them.
+if Context.environment["STRATA_FUZZ"] == "1" {
+    package.targets.append(.systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"))
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-sql-splitter", ["StrataMigrations"]),
+        ("fuzz-database-url", ["StrataSQL"]),
+        ("fuzz-seed-readers", ["StrataBilling", "StrataDrivers", "StrataSQL", .product(name: "Logging", package: "swift-log")]),
+        ("fuzz-webhook-signature", ["StrataBilling", "StrataSQL"]),
+    ]
+    for target in fuzzTargets {
+        package.products.append(.executable(name: target.name, targets: [target.name]))
+        package.targets.append(.executableTarget(
+            name: target.name, dependencies: ["CLibFuzzer"] + target.dependencies, path: "Fuzz/\(target.name)"))
+    }
+}

@@ -14,6 +14,12 @@ import StrataSQL
 /// transaction records each catalogue in `strata_seed_history` with the file's SHA-256,
 /// so a failure anywhere leaves every table and the history as they were.
 ///
+/// Runs on one database take turns: a run holds a named lock (``SeedLock``) from before
+/// it creates the history table until its transaction has committed, so of eight
+/// pipelines seeding at once one loads and seven find every row unchanged. Each of them
+/// records its run all the same: the history says who ran a seed and when, not only
+/// who changed something.
+///
 /// ```swift
 /// let seeder = CatalogueSeeder(database: db, directory: URL(fileURLWithPath: "seeds"),
 ///                              logger: logger, appliedBy: "deploy@ci")
@@ -29,6 +35,8 @@ public struct CatalogueSeeder: Sendable {
     public let directoryLabel: String
     /// Who ran the seed, for the history.
     public let appliedBy: String
+    /// How long a run waits for another run's lock.
+    public let lockTimeout: Duration
     private let logger: Logger
     private let clock: @Sendable () -> SQLTimestamp
 
@@ -48,9 +56,11 @@ public struct CatalogueSeeder: Sendable {
     ///   - logger: where a run logs what it did.
     ///   - clock: the time written to `created_at`, `updated_at` and `applied_at` (UTC).
     ///   - appliedBy: who runs the seed.
+    ///   - lockTimeout: how long to wait for another run's lock.
     public init(database: Database, directory: URL, directoryLabel: String? = nil, logger: Logger,
                 clock: @escaping @Sendable () -> SQLTimestamp = { SQLTimestamp(Date()) },
-                appliedBy: String = CatalogueSeeder.defaultAppliedBy) {
+                appliedBy: String = CatalogueSeeder.defaultAppliedBy, lockTimeout: Duration = .seconds(60)) {
+        self.lockTimeout = lockTimeout
         self.database = database
         self.directory = directory
         self.directoryLabel = directoryLabel ?? directory.path
@@ -76,21 +86,18 @@ public struct CatalogueSeeder: Sendable {
     ///   - dryRun: validate and count against the tables, write nothing (no history row).
     ///   - prune: deactivate active rows that the file no longer has.
     /// - Returns: one report per catalogue, in load order.
-    /// - Throws: ``SeedError`` when a file is invalid (nothing written), or the
-    ///   ``DatabaseError`` that rolled the load back.
+    /// - Throws: ``SeedError`` when a file is invalid (nothing written), the
+    ///   ``DatabaseError`` that rolled the load back, or one of category `.lockTimeout`
+    ///   when another run held the lock for longer than ``lockTimeout``.
     @discardableResult
     public func seed(_ kinds: [SeedKind] = SeedKind.allCases, dryRun: Bool = false,
                      prune: Bool = false) async throws -> [SeedReport] {
         let files = try load(kinds)
         let now = clock()
-        let dialect = database.dialect
-        let history = SeedHistory(dialect: dialect)
-        if !dryRun {
-            try await database.withConnection { try history.create($0) }
-        }
+        let history = SeedHistory(dialect: database.dialect)
         let runID = UUID().uuidString.lowercased()
         let appliedBy = self.appliedBy
-        let reports = try await database.transaction { conn in
+        let write: @Sendable (any SQLConnection) throws -> [SeedReport] = { conn in
             try files.map { file in
                 let counts = try CatalogueWriter(table: file.table)
                     .apply(file.records, on: conn, at: now, prune: prune, dryRun: dryRun)
@@ -104,6 +111,22 @@ public struct CatalogueSeeder: Sendable {
                 return report
             }
         }
+        let reports: [SeedReport]
+        if dryRun {
+            // Reads only: no lock, no history table.
+            reports = try await database.transaction(write)
+        } else {
+            let lock = SeedLock(database: database.url.database, timeout: lockTimeout)
+            let attempts = database.maxTransactionAttempts
+            let logger = logger
+            reports = try await database.withConnection { conn in
+                try lock.acquire(conn) { logger.info("waiting for the seed lock held by another run") }
+                defer { lock.release(conn) }
+                // DDL, which MySQL commits at once: under the lock, before the transaction.
+                try history.create(conn)
+                return try Self.transaction(on: conn, attempts: attempts, logger: logger, write)
+            }
+        }
         for report in reports {
             logger.info(dryRun ? "seed counted (dry run)" : "seed applied", metadata: [
                 "seed": "\(report.kind)", "file": "\(report.file)", "checksum": "\(report.checksum)",
@@ -112,6 +135,29 @@ public struct CatalogueSeeder: Sendable {
             ])
         }
         return reports
+    }
+
+    /// Runs `body` in one transaction on a connection the caller holds (with its lock),
+    /// again after a deadlock, as ``Database/transaction(_:)`` does on a leased one.
+    private static func transaction<T>(on conn: any SQLConnection, attempts: Int, logger: Logger,
+                                       _ body: (any SQLConnection) throws -> T) throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                try conn.beginTransaction()
+                let value = try body(conn)
+                try conn.commitTransaction()
+                return value
+            } catch let error as DatabaseError where error.isRetryable && attempt < attempts {
+                _ = try? conn.rollbackTransaction()
+                logger.debug("seed transaction retried", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                attempt += 1
+                Thread.sleep(forTimeInterval: Double.random(in: 0.001...(0.005 * Double(attempt))))
+            } catch {
+                _ = try? conn.rollbackTransaction()
+                throw error
+            }
+        }
     }
 
     /// Every requested file, validated; all problems of all files in one error.

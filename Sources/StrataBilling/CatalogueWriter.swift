@@ -4,7 +4,7 @@ import StrataSQL
 ///
 /// Runs inside the caller's transaction. It reads the table once (locking its rows when
 /// it is going to write), then per row of the file inserts it, updates the columns that
-/// differ, or leaves it alone; with `prune`, active rows the file no longer has are
+/// differ, or leaves it alone (a column the file leaves out is never changed); with `prune`, active rows the file no longer has are
 /// deactivated. Rows are never deleted: ledgers and subscriptions point at them.
 /// `created_at` is set on insert and `updated_at` only when a row changes, both to the
 /// run's clock value.
@@ -25,11 +25,18 @@ struct CatalogueWriter {
         let existing = try storedRows(conn, lock: !dryRun)
         var counts = Counts()
         for record in records {
-            guard let stored = existing[record.key] else {
-                if !dryRun { try insert(record, conn, at: now) }
-                counts.inserted += 1
-                continue
+            var found = existing[record.key]
+            if found == nil {
+                if try dryRun || insert(record, conn, at: now) {
+                    counts.inserted += 1
+                    continue
+                }
+                found = try storedRow(record.key, conn)
             }
+            guard let stored = found else {
+                throw DatabaseError(.uniqueViolation, message: "\(table.name): the row \(table.key) = '\(record.key)' was neither inserted nor found (another row holds one of its unique values)")
+            }
+            // A column the file leaves out keeps its stored value.
             let changed = table.columns.filter { column in
                 !(record.values[column.name]?.matches(stored[column.name] ?? .null) ?? true)
             }
@@ -55,11 +62,10 @@ struct CatalogueWriter {
 
     /// The table's rows by natural key, with the columns a seed file sets.
     private func storedRows(_ conn: any SQLConnection, lock: Bool) throws -> [String: Row] {
-        var query: SQLQuery = "SELECT "
-        query.append(list(table.columns.map { "\(identifier: $0.name)" }))
-        query.append(" FROM \(identifier: table.name)")
-        // Serialises two loads of one catalogue; a row inserted concurrently still
-        // meets the unique key and fails the later transaction, which changes nothing.
+        var query = selectColumns
+        // Keeps the rows read as they are until the load commits. A row that does not
+        // exist yet cannot be locked: ``SeedLock`` keeps seed runs apart, and `insert`
+        // copes with a row another writer adds meanwhile.
         if lock { query.append(" FOR UPDATE") }
         var rows: [String: Row] = [:]
         for row in try conn.query(query) {
@@ -68,14 +74,35 @@ struct CatalogueWriter {
         return rows
     }
 
-    private func insert(_ record: SeedRecord, _ conn: any SQLConnection, at now: SQLTimestamp) throws {
-        let names = table.columns.map(\.name)
+    /// One stored row by natural key, locked, or `nil`.
+    private func storedRow(_ key: String, _ conn: any SQLConnection) throws -> Row? {
+        var query = selectColumns
+        query.append(" WHERE \(identifier: table.key) = \(key) FOR UPDATE")
+        return try conn.queryFirst(query)
+    }
+
+    private var selectColumns: SQLQuery {
+        var query: SQLQuery = "SELECT "
+        query.append(list(table.columns.map { "\(identifier: $0.name)" }))
+        query.append(" FROM \(identifier: table.name)")
+        return query
+    }
+
+    /// Inserts the row unless one with its key exists by now; a column the file leaves
+    /// out takes its default.
+    ///
+    /// "Do nothing" on the key, so a row another writer added since the table was read
+    /// never fails the statement (which would abort the whole load on PostgreSQL).
+    /// - Returns: whether the row was inserted.
+    private func insert(_ record: SeedRecord, _ conn: any SQLConnection, at now: SQLTimestamp) throws -> Bool {
         var query: SQLQuery = "INSERT INTO \(identifier: table.name) ("
-        query.append(list((names + ["created_at", "updated_at"]).map { "\(identifier: $0)" }))
+        query.append(list((table.columns.map(\.name) + ["created_at", "updated_at"]).map { "\(identifier: $0)" }))
         query.append(") VALUES (")
-        query.append(list(names.map { "\(record.values[$0]!.sqlValue)" } + ["\(now)", "\(now)"]))
-        query.append(")")
-        try conn.execute(query)
+        // Validation leaves only columns with a default out of a record.
+        query.append(list(table.columns.map { "\((record.values[$0.name] ?? $0.defaultValue)!.sqlValue)" } + ["\(now)", "\(now)"]))
+        let doNothing = try conn.dialect.upsertClause(conflictColumns: [table.key], updating: [])
+        query.append(") \(unsafeRaw: doNothing)")
+        return try WebhookInbox.insertedID(conn, query) != nil
     }
 
     private func update(key: String, set assignments: [(String, SQLValue)], _ conn: any SQLConnection,

@@ -29,7 +29,11 @@ struct SeedFile: Sendable {
         }
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            // A file handle, not Data(contentsOf:), which on Linux (Swift 6.3's Foundation)
+            // leaks a 4 KB buffer each time it reads an empty file.
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            data = try handle.readToEnd() ?? Data()
         } catch {
             throw SeedError(file: label, line: nil, message: "cannot be read (\(error.localizedDescription))")
         }
@@ -111,9 +115,8 @@ struct SeedFile: Sendable {
                 for (name, field) in zip(header.fields, row.fields) {
                     let column = table.column(named: name)!
                     if field.isEmpty {
-                        if let value = column.defaultValue {
-                            values[name] = value
-                        } else {
+                        // An optional column left empty gives no value (see SeedRecord).
+                        if column.isRequired {
                             report(row.line, "\(name) is required (the field is empty)")
                             complete = false
                         }
@@ -125,9 +128,6 @@ struct SeedFile: Sendable {
                         report(row.line, error.message)
                         complete = false
                     }
-                }
-                for column in table.columns where values[column.name] == nil {
-                    values[column.name] = column.defaultValue
                 }
                 if complete, case .text(let key)? = values[table.key] {
                     records.append(SeedRecord(line: row.line, key: key, values: values))
@@ -154,13 +154,9 @@ struct SeedFile: Sendable {
                         complete = false
                     }
                 }
-                for column in table.columns where !object.fields.contains(where: { $0.name == column.name }) {
-                    if let value = column.defaultValue {
-                        values[column.name] = value
-                    } else {
-                        report(object.line, "missing required field \"\(column.name)\"")
-                        complete = false
-                    }
+                for column in table.columns where column.isRequired && !object.fields.contains(where: { $0.name == column.name }) {
+                    report(object.line, "missing required field \"\(column.name)\"")
+                    complete = false
                 }
                 if complete, case .text(let key)? = values[table.key] {
                     records.append(SeedRecord(line: object.line, key: key, values: values))

@@ -264,6 +264,195 @@ struct SeedTests {
         }
     }
 
+    @Test(arguments: Backend.allCases)
+    func aFileWithoutActiveKeepsTheStoredValue(_ backend: Backend) async throws {
+        try await withFreshDatabase(backend, migrated: true) { db, _ in
+            let folder = try SeedFolder()
+            defer { folder.remove() }
+            try await folder.seeder(db, at: Self.t1).seed(SeedKind.allCases)
+            try await db.withConnection { conn in
+                try conn.execute("UPDATE agent_costs SET active = \(false) WHERE agent_key = \("bug_triager")")
+                try conn.execute("UPDATE plans SET active = \(false) WHERE code = \("starter")")
+            }
+
+            // The CSV without its active column, one new agent; the plans without "active".
+            try folder.edit(.agentCosts) { text in
+                text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                    line.isEmpty ? "" : line.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",")
+                }.joined(separator: "\n") + "release_noter,Release Noter,15\n"
+            }
+            try folder.edit(.plans) { $0.replacingOccurrences(of: "},\n    \"active\": true", with: "}") }
+            try folder.edit(.creditPackages) { $0.replacingOccurrences(of: "\",\n    \"active\": true", with: "\"") }
+            #expect(try !folder.text(.agentCosts).contains("true"))
+
+            let reports = try await folder.seeder(db, at: Self.t2).seed(SeedKind.allCases)
+            #expect(reports.map(\.inserted) == [1, 0, 0])
+            #expect(reports.map(\.updated) == [0, 0, 0], "a column the file leaves out changes nothing")
+            #expect(reports.map(\.unchanged) == [22, 4, 3])
+            let inactive = try await db.withConnection { conn in
+                try conn.query("SELECT agent_key FROM agent_costs WHERE active = \(false)").map { try $0.decode("agent_key", as: String.self) }
+                    + conn.query("SELECT code FROM plans WHERE active = \(false)").map { try $0.decode("code", as: String.self) }
+            }
+            #expect(inactive == ["bug_triager", "starter"], "deactivated rows stay deactivated")
+            #expect(try await activeAgents(db).contains("release_noter"), "a new row takes the column's default")
+
+            // An empty field gives no value either; a value given is applied.
+            try folder.write(.agentCosts, """
+                agent_key,display_name,credits_per_run,active
+                bug_triager,Bug Triager,25,
+                release_noter,Release Noter,15,false
+
+                """)
+            let again = try await folder.seeder(db, at: Self.t2).seed([.agentCosts])
+            #expect(again.map(\.updated) == [1])
+            #expect(again.map(\.unchanged) == [1])
+            #expect(try await activeAgents(db).count == 21)
+        }
+    }
+
+    // MARK: Concurrent runs
+
+    /// Eight runs at once, as eight deploy pipelines would start them, each with its own
+    /// connection, over several rounds that start from an empty catalogue and no history.
+    ///
+    /// Every run is recorded, the seven that find nothing to do included (who ran the
+    /// seed, and when, is what the history is for): 8 runs of 3 catalogues are 24 rows,
+    /// one run with every row inserted and seven with every row unchanged.
+    @Test(arguments: Backend.allCases)
+    func concurrentSeedsLoadOnceAndRecordEveryRun(_ backend: Backend) async throws {
+        try await ConnectionHungryTests.oneAtATime { try await withFreshDatabase(backend, migrated: true, maxConnections: 1) { db, url in
+            let folder = try SeedFolder()
+            defer { folder.remove() }
+            try await folder.seeder(db, at: Self.t1).seed(SeedKind.allCases)
+            let expected = try await catalogueByKey(db)
+            #expect(expected.mapValues(\.count) == ["agent_costs": 22, "plans": 4, "credit_packages": 3])
+
+            let runs = 8
+            for round in 1...4 {
+                try await emptyCatalogue(db)
+                let outcomes = try await concurrently(runs) { i -> Result<[SeedReport], any Error> in
+                    let own = Database(url: url, maxConnections: 1, logger: TestLog.logger)
+                    let seeder = CatalogueSeeder(database: own, directory: folder.url, directoryLabel: "seeds",
+                                                 logger: TestLog.logger, clock: { Self.t1 }, appliedBy: "runner-\(i)")
+                    let outcome: Result<[SeedReport], any Error>
+                    do { outcome = .success(try await seeder.seed(SeedKind.allCases)) } catch { outcome = .failure(error) }
+                    await own.close()
+                    return outcome
+                }
+                let failures = outcomes.compactMap { if case .failure(let e) = $0 { "\(e)" } else { nil } }
+                #expect(failures.isEmpty, "round \(round): \(failures.count) of \(runs) failed: \(failures)")
+                let reports = outcomes.compactMap { try? $0.get() }
+                #expect(reports.filter { $0.map(\.inserted) == [22, 4, 3] }.count == 1, "round \(round): one run loads")
+                #expect(reports.filter { $0.map(\.unchanged) == [22, 4, 3] }.count == runs - 1, "round \(round): the others find it done")
+                #expect(try await catalogueByKey(db) == expected, "round \(round)")
+
+                let rows = try #require(try await history(db))
+                #expect(rows.count == 3 * runs, "round \(round): one row per catalogue and run")
+                var byRun: [String: [Row]] = [:]
+                for row in rows { byRun[try row.decode("run_id"), default: []].append(row) }
+                #expect(byRun.count == runs, "round \(round)")
+                var loaders: [String] = []
+                for (_, catalogues) in byRun {
+                    #expect(try catalogues.map { try $0.decode("seed", as: String.self) } == ["agent-costs", "credit-packages", "plans"])
+                    #expect(try Set(catalogues.map { try $0.decode("applied_by", as: String.self) }).count == 1)
+                    let inserted = try catalogues.map { try $0.decode("inserted", as: Int64.self) }
+                    let unchanged = try catalogues.map { try $0.decode("unchanged", as: Int64.self) }
+                    #expect(inserted == [22, 3, 4] && unchanged == [0, 0, 0] || inserted == [0, 0, 0] && unchanged == [22, 3, 4],
+                            "round \(round): inserted \(inserted), unchanged \(unchanged)")
+                    if inserted != [0, 0, 0] { loaders.append(try catalogues[0].decode("applied_by")) }
+                    for row in catalogues {
+                        #expect(try row.decode("updated", as: Int64.self) == 0)
+                        #expect(try row.decode("deactivated", as: Int64.self) == 0)
+                    }
+                }
+                #expect(loaders.count == 1, "round \(round): \(loaders)")
+                let runners = try Set(rows.map { try $0.decode("applied_by", as: String.self) })
+                #expect(runners == Set((0..<runs).map { "runner-\($0)" }))
+            }
+        } }
+    }
+
+    /// A writer that does not take the seed lock (a hand-run script, an older Strata)
+    /// adds a row the seed is about to insert: the seed waits for it, then updates it.
+    @Test(arguments: Backend.allCases)
+    func aRowAddedMeanwhileByAnotherWriterIsUpdated(_ backend: Backend) async throws {
+        try await withFreshDatabase(backend, migrated: true, maxConnections: 1) { db, url in
+            let folder = try SeedFolder()
+            defer { folder.remove() }
+            let other = Database(url: url, maxConnections: 1, logger: TestLog.logger)
+            let inserted = AsyncStream<Void>.makeStream()
+            async let writer: Void = other.withConnection { conn in
+                try conn.beginTransaction()
+                try conn.execute("""
+                    INSERT INTO agent_costs (agent_key, display_name, credits_per_run, active, created_at, updated_at)
+                    VALUES (\("code_reviewer"), \("Old Reviewer"), \(99), \(true), \(Self.t1), \(Self.t1))
+                    """)
+                inserted.continuation.yield()
+                // Long enough for the seed to read the table and reach this row's key.
+                Thread.sleep(forTimeInterval: 1.5)
+                try conn.commitTransaction()
+            }
+            for await _ in inserted.stream { break }
+            let reports = try await folder.seeder(db, at: Self.t2).seed([.agentCosts])
+            try await writer
+            await other.close()
+            #expect(reports.map(\.inserted) == [21])
+            #expect(reports.map(\.updated) == [1])
+            let row = try await db.withConnection { conn in
+                try conn.queryFirst("SELECT * FROM agent_costs WHERE agent_key = \("code_reviewer")")
+            }
+            #expect(try row?.decode("display_name", as: String.self) == "Code Reviewer")
+            #expect(try row?.decode("credits_per_run", as: Int64.self) == 40)
+            #expect(try row?.decode("updated_at", as: SQLTimestamp.self) == Self.t2)
+            #expect(try await catalogue(db)["agent_costs"]?.count == 22)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aSeedWaitsForTheLockAndGivesUpAfterItsTimeout(_ backend: Backend) async throws {
+        try await withFreshDatabase(backend, migrated: true, maxConnections: 1) { db, url in
+            let folder = try SeedFolder()
+            defer { folder.remove() }
+            // Another run's lock, held by a session of its own (a pool of one keeps it open).
+            let other = Database(url: url, maxConnections: 1, logger: TestLog.logger)
+            let lockName = "strata:\(url.database):\(CatalogueSeeder.historyTable)"
+            #expect(try await other.withConnection { try $0.tryLock(name: lockName) })
+
+            let seeder = CatalogueSeeder(database: db, directory: folder.url, directoryLabel: "seeds", logger: TestLog.logger,
+                                         clock: { Self.t1 }, appliedBy: "seed-tests", lockTimeout: .milliseconds(300))
+            let started = ContinuousClock.now
+            let error = await #expect(throws: DatabaseError.self) { try await seeder.seed(SeedKind.allCases) }
+            #expect(error?.category == .lockTimeout)
+            #expect(error?.description.contains("another seed run held the lock") == true, "\(error.map { "\($0)" } ?? "")")
+            #expect(ContinuousClock.now - started >= .milliseconds(300))
+            #expect(try await history(db) == nil, "nothing is created without the lock")
+            #expect(try await catalogue(db).values.allSatisfy { $0.isEmpty })
+
+            try await other.withConnection { try $0.releaseLock(name: lockName) }
+            await other.close()
+            #expect(try await seeder.seed(SeedKind.allCases).map(\.inserted) == [22, 4, 3])
+        }
+    }
+
+    /// The same through the built CLI: eight `strata seed` processes at once, all exit 0.
+    @Test(arguments: Backend.allCases)
+    func concurrentSeedCommandsAllSucceed(_ backend: Backend) async throws {
+        try await ConnectionHungryTests.oneAtATime { try await withFreshDatabase(backend, migrated: true, maxConnections: 1) { db, url in
+            let runs = 8
+            for round in 1...2 {
+                try await emptyCatalogue(db)
+                let results = try await concurrently(runs) { _ in
+                    try await StrataCLI.run(["seed", "--json", "--seeds", projectRoot.appendingPathComponent("seeds").path],
+                                            environment: ["DATABASE_URL": url.urlString])
+                }
+                let failed = results.filter { $0.status != 0 }.map { "\($0.status): \($0.stderr)" }
+                #expect(failed.isEmpty, "round \(round): \(failed)")
+                #expect(try await catalogue(db).mapValues(\.count) == ["agent_costs": 22, "plans": 4, "credit_packages": 3])
+                #expect(try await history(db)?.count == 3 * runs, "round \(round)")
+            }
+        } }
+    }
+
     // MARK: Validation without a database
 
     @Test func theProjectSeedsAreValid() throws {
@@ -273,6 +462,24 @@ struct SeedTests {
         let counts = try seeder.validate(SeedKind.allCases)
         #expect(counts.map(\.kind) == SeedKind.allCases)
         #expect(counts.map(\.rows) == [22, 4, 3])
+    }
+
+    /// Found by fuzz-seed-readers: reading an empty file with `Data(contentsOf:)` leaked
+    /// 4 KB on Linux (LeakSanitizer); the message must name each file all the same.
+    @Test func emptyFilesAreNamed() throws {
+        let folder = try SeedFolder()
+        defer { folder.remove() }
+        try folder.write(.agentCosts, "")
+        try folder.write(.creditPackages, "")
+        let db = Database(url: try DatabaseURL("postgres://nobody@127.0.0.1:1/none"), maxConnections: 1, logger: TestLog.logger)
+        let error = #expect(throws: SeedError.self) {
+            try CatalogueSeeder(database: db, directory: folder.url, directoryLabel: "seeds", logger: TestLog.logger)
+                .validate(SeedKind.allCases)
+        }
+        #expect(error?.problems.map(\.description) == [
+            "seeds/agent_costs.csv: has no rows (a catalogue is never empty; deactivate rows with \"active\" instead)",
+            "seeds/credit_packages.json:1: expected the file to be a JSON array of objects ('['), found the end of the file",
+        ])
     }
 
     @Test func csvFollowsRFC4180() throws {
@@ -516,6 +723,73 @@ private func history(_ db: Database) async throws -> [Row]? {
             """)?.decode("n", as: Int64.self) ?? 0
         guard exists > 0 else { return nil }
         return try conn.query("SELECT * FROM \(identifier: CatalogueSeeder.historyTable) ORDER BY seed, applied_at")
+    }
+}
+
+/// Every row of the three catalogue tables without the generated `id`, by table and natural key.
+private func catalogueByKey(_ db: Database) async throws -> [String: [String: [String: SQLValue]]] {
+    try await db.withConnection { conn in
+        var tables: [String: [String: [String: SQLValue]]] = [:]
+        for kind in SeedKind.allCases {
+            var rows: [String: [String: SQLValue]] = [:]
+            for row in try conn.query("SELECT * FROM \(identifier: kind.table)") {
+                var values: [String: SQLValue] = [:]
+                for (name, value) in zip(row.columns.names, row.values) where name != "id" { values[name] = value }
+                rows[try row.decode(kind.naturalKey)] = values
+            }
+            tables[kind.table] = rows
+        }
+        return tables
+    }
+}
+
+/// Empties the catalogue tables and drops the seed history, as before a first seed.
+private func emptyCatalogue(_ db: Database) async throws {
+    try await db.withConnection { conn in
+        try conn.executeUnprepared("DROP TABLE IF EXISTS \(CatalogueSeeder.historyTable)")
+        for kind in SeedKind.allCases { try conn.execute("DELETE FROM \(identifier: kind.table)") }
+    }
+}
+
+/// Lets one connection-hungry test run at a time: eight runners with a connection each,
+/// for both backends at once and beside the rest of the suite running in parallel, took
+/// the suite past the 200 connections the test PostgreSQL then allowed.
+private actor ConnectionHungryTests {
+    private static let shared = ConnectionHungryTests()
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    static func oneAtATime<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await shared.acquire()
+        do {
+            let value = try await body()
+            await shared.release()
+            return value
+        } catch {
+            await shared.release()
+            throw error
+        }
+    }
+
+    private func acquire() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    private func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+    }
+}
+
+private func concurrently<T: Sendable>(_ n: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+    try await withThrowingTaskGroup(of: (Int, T).self) { group in
+        for i in 0..<n { group.addTask { (i, try await body(i)) } }
+        var results: [(Int, T)] = []
+        for try await r in group { results.append(r) }
+        return results.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }
 

@@ -1,0 +1,2 @@
+ALˇTENT;
+ÑÑ IN (S:LEECT  i¶d FROM ÷ù;i¶d FROM u);fff

@@ -1,0 +1,53 @@
+import Foundation
+import StrataSQL
+
+/// Keeps two seed runs on one database apart: a session-level named lock, held from
+/// before the history table is created until the load has committed.
+///
+/// Without it two first runs race on PostgreSQL: both read an empty table (a row lock
+/// cannot lock a row that does not exist yet) and insert the same keys, and both create
+/// `strata_seed_history` at once, which fails in the catalogue's own unique index. The
+/// lock is the one migrations use (PostgreSQL advisory lock, MySQL `GET_LOCK`), under a
+/// name of its own, so the server releases it if the process dies.
+struct SeedLock: Sendable {
+    let name: String
+    let timeout: Duration
+
+    /// - Parameters:
+    ///   - database: the database's name; a MySQL lock name is server-wide.
+    ///   - timeout: how long to wait for another run.
+    init(database: String, timeout: Duration) {
+        self.name = "strata:\(database):\(SeedHistory.table)"
+        self.timeout = timeout
+    }
+
+    /// Waits up to ``timeout`` for the lock, polling with a growing pause.
+    ///
+    /// - Parameter onWait: called once, when the first try finds the lock taken.
+    /// - Throws: ``DatabaseError`` `.lockTimeout` when another run still holds it.
+    func acquire(_ conn: any SQLConnection, onWait: () -> Void) throws {
+        let deadline = ContinuousClock.now + timeout
+        var waited = false
+        var pause = 0.01
+        while true {
+            if try conn.tryLock(name: name) { return }
+            if ContinuousClock.now >= deadline {
+                let (seconds, _) = timeout.components
+                throw DatabaseError(.lockTimeout, message: "another seed run held the lock '\(name)' for longer than \(seconds) s")
+            }
+            if !waited {
+                waited = true
+                onWait()
+            }
+            // The connection's own thread waits; no other work is queued on it.
+            Thread.sleep(forTimeInterval: pause)
+            pause = min(pause * 2, 0.2)
+        }
+    }
+
+    /// Releases the lock; a connection that cannot say so is closed by the pool, which
+    /// releases it too.
+    func release(_ conn: any SQLConnection) {
+        try? conn.releaseLock(name: name)
+    }
+}
