@@ -119,12 +119,23 @@ public struct CatalogueSeeder: Sendable {
             let lock = SeedLock(database: database.url.database, timeout: lockTimeout)
             let attempts = database.maxTransactionAttempts
             let logger = logger
-            reports = try await database.withConnection { conn in
-                try lock.acquire(conn) { logger.info("waiting for the seed lock held by another run") }
-                defer { lock.release(conn) }
-                // DDL, which MySQL commits at once: under the lock, before the transaction.
-                try history.create(conn)
-                return try Self.transaction(on: conn, attempts: attempts, logger: logger, write)
+            reports = try await CancellationFlag.tracking { cancelled in
+                try await database.withConnection { conn in
+                    try lock.acquire(conn, onWait: { logger.info("waiting for the seed lock held by another run") },
+                                     isCancelled: { cancelled.isSet })
+                    defer { lock.release(conn) }
+                    // DDL, which MySQL commits at once: under the lock, before the transaction.
+                    try history.create(conn)
+                    return try Self.transaction(on: conn, attempts: attempts, logger: logger) { conn in
+                        let reports = try write(conn)
+                        // A cancel between statements reached no statement: the load stops
+                        // here, rolled back, instead of committing after the caller gave up.
+                        if cancelled.isSet {
+                            throw DatabaseError(.canceled, message: "seed canceled: nothing was written")
+                        }
+                        return reports
+                    }
+                }
             }
         }
         for report in reports {

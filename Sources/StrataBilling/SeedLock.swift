@@ -23,14 +23,20 @@ struct SeedLock: Sendable {
 
     /// Waits up to ``timeout`` for the lock, polling with a growing pause.
     ///
-    /// - Parameter onWait: called once, when the first try finds the lock taken.
-    /// - Throws: ``DatabaseError`` `.lockTimeout` when another run still holds it.
-    func acquire(_ conn: any SQLConnection, onWait: () -> Void) throws {
+    /// - Parameters:
+    ///   - onWait: called once, when the first try finds the lock taken.
+    ///   - isCancelled: asked while waiting; `true` gives up at once.
+    /// - Throws: ``DatabaseError`` `.lockTimeout` when another run still holds it,
+    ///   `.canceled` when the run was cancelled meanwhile.
+    func acquire(_ conn: any SQLConnection, onWait: () -> Void, isCancelled: () -> Bool = { false }) throws {
         let deadline = ContinuousClock.now + timeout
         var waited = false
         var pause = 0.01
         while true {
             if try conn.tryLock(name: name) { return }
+            if isCancelled() {
+                throw DatabaseError(.canceled, message: "canceled while waiting for the seed lock '\(name)'; nothing was written")
+            }
             if ContinuousClock.now >= deadline {
                 let (seconds, _) = timeout.components
                 throw DatabaseError(.lockTimeout, message: "another seed run held the lock '\(name)' for longer than \(seconds) s")

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import StrataSQL
-import Synchronization
 
 /// Options of a ``Migrator``.
 public struct MigratorOptions: Sendable {
@@ -290,14 +289,11 @@ public struct Migrator: Sendable {
         let useLock = options.useLock
         let timeout = options.lockTimeout
         let logger = logger
-        let cancelled = CancellationFlag()
-        return try await withTaskCancellationHandler {
+        return try await CancellationFlag.tracking { cancelled in
             try await locked(lock: lock, useLock: useLock, timeout: timeout, logger: logger, progress: progress,
                              isCancelled: { cancelled.isSet }) { conn, report in
                 try body(conn, &report) { cancelled.isSet }
             }
-        } onCancel: {
-            cancelled.set()
         }
     }
 
@@ -321,9 +317,3 @@ public struct Migrator: Sendable {
     }
 }
 
-/// Set once when a task is cancelled; read from the connection's thread, which runs no task.
-final class CancellationFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func set() { flag.store(true, ordering: .relaxed) }
-    var isSet: Bool { flag.load(ordering: .relaxed) }
-}

@@ -453,6 +453,44 @@ struct SeedTests {
         } }
     }
 
+    /// SIGINT or SIGTERM during `strata seed` cancels the statement running on the server
+    /// (here an insert waiting for a row another transaction holds), rolls the whole load
+    /// back, releases the lock and exits 130 / 143.
+    @Test(arguments: Backend.allCases, [SIGINT, SIGTERM])
+    func aSignalStopsASeedAndWritesNothing(_ backend: Backend, _ signo: Int32) async throws {
+        try await withFreshDatabase(backend, migrated: true) { db, url in
+            // Another transaction inserts the seed's first agent and keeps its lock for a while.
+            let holder = Task.detached {
+                try await db.withConnection { conn in
+                    try conn.executeUnprepared("BEGIN")
+                    try conn.execute("INSERT INTO agent_costs (agent_key, display_name, credits_per_run, active, created_at, updated_at) VALUES ('code_reviewer', 'held', 1, \(true), \(SQLTimestamp(Date())), \(SQLTimestamp(Date())))")
+                    Thread.sleep(forTimeInterval: 15)
+                    try conn.executeUnprepared("ROLLBACK")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let (process, out, err) = try StrataCLI.start(["seed", "--seeds", projectRoot.appendingPathComponent("seeds").path],
+                                                          environment: ["DATABASE_URL": url.urlString])
+            try await Task.sleep(for: .seconds(2))
+            let sent = ContinuousClock.now
+            kill(process.processIdentifier, signo)
+            let r = await StrataCLI.finish(process, out, err)
+            #expect(r.status == 128 + signo, "\(r.stderr)")
+            // Long before the holder lets go (had the cancel not reached the server, the seed
+            // would have waited for it and then loaded everything: the check below).
+            #expect(ContinuousClock.now - sent < .seconds(10))
+            #expect(r.stderr.contains("stopped by \(signo == SIGINT ? "SIGINT" : "SIGTERM")"), "\(r.stderr)")
+            try await holder.value
+            #expect(try await catalogue(db).mapValues(\.count) == ["agent_costs": 0, "plans": 0, "credit_packages": 0])
+            #expect(try await history(db)?.count ?? 0 == 0)
+            // The lock is free again: the next seed loads everything.
+            let again = try await StrataCLI.run(["seed", "--seeds", projectRoot.appendingPathComponent("seeds").path],
+                                                environment: ["DATABASE_URL": url.urlString])
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(try await catalogue(db).mapValues(\.count) == ["agent_costs": 22, "plans": 4, "credit_packages": 3])
+        }
+    }
+
     // MARK: Validation without a database
 
     @Test func theProjectSeedsAreValid() throws {
