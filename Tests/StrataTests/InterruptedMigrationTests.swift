@@ -328,6 +328,35 @@ import Testing
         }
     }
 
+    /// A file of thousands of statements, row changes and DDL mixed, runs statement by
+    /// statement to the end: every statement recorded once, the journal empty afterwards
+    /// and the history row holding every checksum. (What each record costs is measured by
+    /// `scripts/bench journal`, not here.)
+    @Test(arguments: Backend.allCases)
+    func aLongFileIsRecordedStatementByStatement(_ backend: Backend) async throws {
+        let t = uniqueName("long")
+        var lines = ["CREATE TABLE \(t) (id INT NOT NULL PRIMARY KEY)"]
+        for i in 1...2_500 {
+            lines.append(i % 500 == 0 ? "CREATE TABLE \(t)_\(i) (id INT)" : "INSERT INTO \(t) (id) VALUES (\(i))")
+        }
+        let fixture = try MigrationFixture([
+            "1_long.up.sql": "-- strata:no-transaction\n" + lines.joined(separator: ";\n") + ";\n",
+            "1_long.down.sql": (1...5).map { "DROP TABLE \(t)_\($0 * 500)" }.joined(separator: ";\n") + ";\nDROP TABLE \(t);\n",
+        ])
+        try await withFreshDatabase(backend) { db, _ in
+            let m = try fixture.migrator(db, backend: backend)
+            try await m.run(.up())
+            #expect(try await rows(db, t) == 2_495)
+            let record = try #require(try await m.records().first)
+            #expect(record.state == .applied && record.statementsApplied == 2_501)
+            #expect(record.statementChecksums.count == 2_501)
+            let journal: Int64 = try await db.withConnection { try $0.queryFirst("SELECT COUNT(*) AS n FROM strata_schema_history_statements")!.decode("n") }
+            #expect(journal == 0)
+            try await m.run(.down(.all))
+            #expect(try await db.tableNames().filter { !$0.hasPrefix("strata_schema_history") }.isEmpty)
+        }
+    }
+
     /// A statement larger than MySQL's `max_allowed_packet` is refused before it is sent,
     /// with a message that says so, and recorded as failed (not interrupted).
     @Test func aStatementLargerThanTheServerAcceptsFailsClearly() async throws {
