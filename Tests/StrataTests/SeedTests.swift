@@ -590,12 +590,12 @@ struct SeedTests {
         #expect(try JSONReader.value(in: "1") != JSONReader.value(in: "true"))
         #expect(try JSONReader.value(in: #"{"a": 1}"#) != JSONReader.value(in: #"{"a": 1, "b": null}"#))
         #expect(try JSONReader.value(in: a.canonicalText) == a)
-        #expect(SeedJSON.string("a\"b\\c\n\u{1}").canonicalText == #""a\"b\\c\n\u0001""#)
+        #expect(JSONValue.string("a\"b\\c\n\u{1}").canonicalText == #""a\"b\\c\n\u0001""#)
         // Escapes between non-ASCII text, a combining mark right after a quote, and text
         // with nothing to escape.
-        #expect(SeedJSON.string("é\"\u{301}x\u{1F}\tgrüße").canonicalText == "\"é\\\"\u{301}x\\u001f\\tgrüße\"")
-        #expect(SeedJSON.string("plain — ünïcödé 🚀").canonicalText == "\"plain — ünïcödé 🚀\"")
-        #expect(SeedJSON.string("").canonicalText == "\"\"")
+        #expect(JSONValue.string("é\"\u{301}x\u{1F}\tgrüße").canonicalText == "\"é\\\"\u{301}x\\u001f\\tgrüße\"")
+        #expect(JSONValue.string("plain — ünïcödé 🚀").canonicalText == "\"plain — ünïcödé 🚀\"")
+        #expect(JSONValue.string("").canonicalText == "\"\"")
     }
 }
 
@@ -848,7 +848,7 @@ private func reformattedPlans(_ folder: SeedFolder) throws -> String {
                 features["seats"] = .number(Double(seats))
                 value = .object(features)
             }
-            return "\(SeedJSON.string(key).canonicalText) :  \(value.canonicalText)"
+            return "\(JSONValue.string(key).canonicalText) :  \(value.canonicalText)"
         }
         return "  {" + fields.joined(separator: " , ") + "}"
     }

@@ -68,7 +68,7 @@ extension SQLJSON {
     /// is written here directly: `JSONSerialization` cost more than all of a charge's SQL.
     /// Anything else goes through `JSONSerialization`.
     public init(jsonObject: [String: any Sendable]) throws {
-        var members: [String: SeedJSON] = [:]
+        var members: [String: JSONValue] = [:]
         for (key, value) in jsonObject {
             switch value {
             case let v as Bool: members[key] = .bool(v)
@@ -82,6 +82,6 @@ extension SQLJSON {
             }
         }
         // The seeds' canonical writer: sorted keys, no spaces, escaped like JSONSerialization.
-        self.init(SeedJSON.object(members).canonicalText)
+        self.init(JSONValue.object(members).canonicalText)
     }
 }

@@ -1,3 +1,5 @@
+import StrataSQL
+
 /// Reads RFC 8259 JSON and keeps the line of every top-level object and field.
 ///
 /// `JSONSerialization` says neither where an object starts nor whether `1` was a number
@@ -22,7 +24,7 @@ public enum JSONReader {
     /// The value of a whole document.
     ///
     /// - Throws: ``TextSyntaxError`` when the text is not one JSON value.
-    public static func value(in text: String) throws(TextSyntaxError) -> SeedJSON {
+    public static func value(in text: String) throws(TextSyntaxError) -> JSONValue {
         var parser = Parser(bytes: Array(text.utf8))
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)
@@ -142,17 +144,17 @@ public enum JSONReader {
             }
         }
 
-        mutating func value(depth: Int) throws(TextSyntaxError) -> SeedJSON {
+        mutating func value(depth: Int) throws(TextSyntaxError) -> JSONValue {
             guard depth <= Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth) levels") }
             // 0 never starts a value: the end of the file lands in `default`.
             switch current ?? 0 {
             case UInt8(ascii: "{"):
-                var members: [String: SeedJSON] = [:]
+                var members: [String: JSONValue] = [:]
                 for field in try objectFields(depth: depth) { members[field.name] = field.value }
                 return .object(members)
             case UInt8(ascii: "["):
                 index += 1
-                var items: [SeedJSON] = []
+                var items: [JSONValue] = []
                 skipWhitespace()
                 if current == UInt8(ascii: "]") {
                     index += 1
@@ -195,7 +197,7 @@ public enum JSONReader {
             index += w.count
         }
 
-        mutating func number() throws(TextSyntaxError) -> SeedJSON {
+        mutating func number() throws(TextSyntaxError) -> JSONValue {
             let start = index
             var isInteger = true
             func digits(_ p: inout Parser) -> Int {

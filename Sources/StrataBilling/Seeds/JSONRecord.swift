@@ -1,12 +1,14 @@
+import StrataSQL
+
 /// One object of a seed file's top-level JSON array, with the lines of it and its fields.
 public struct JSONRecord: Sendable, Equatable {
     /// A field of the object, with the line of its name.
     public struct Field: Sendable, Equatable {
         public var name: String
         public var line: Int
-        public var value: SeedJSON
+        public var value: JSONValue
 
-        public init(name: String, line: Int, value: SeedJSON) {
+        public init(name: String, line: Int, value: JSONValue) {
             self.name = name
             self.line = line
             self.value = value

@@ -1,3 +1,5 @@
+import StrataSQL
+
 /// A column a seed file may hold, with the rule its values follow.
 ///
 /// The rules are at least as strict as the table's constraints, so a file that
@@ -77,7 +79,7 @@ struct SeedColumn: Sendable {
     /// The value of a JSON field.
     ///
     /// - Throws: ``InvalidValue``.
-    func value(fromJSON json: SeedJSON) throws(InvalidValue) -> SeedValue {
+    func value(fromJSON json: JSONValue) throws(InvalidValue) -> SeedValue {
         switch (rule, json) {
         case (.key, .string(let s)), (.identifier, .string(let s)), (.text, .string(let s)),
              (.currency, .string(let s)), (.choice, .string(let s)):
@@ -119,7 +121,7 @@ struct SeedColumn: Sendable {
         return .text(s)
     }
 
-    private func checked(_ json: SeedJSON) throws(InvalidValue) -> SeedValue {
+    private func checked(_ json: JSONValue) throws(InvalidValue) -> SeedValue {
         guard case .object = json else { throw invalid(json.kindName) }
         guard !json.containsNUL else { throw InvalidValue(message: "\(name) must not contain the character U+0000") }
         return .json(json)

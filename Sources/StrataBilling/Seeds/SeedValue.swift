@@ -9,7 +9,7 @@ enum SeedValue: Sendable, Equatable, CustomStringConvertible {
     case text(String)
     case integer(Int64)
     case boolean(Bool)
-    case json(SeedJSON)
+    case json(JSONValue)
 
     /// The bind for this value; JSON goes as ``SQLJSON`` in canonical form.
     var sqlValue: SQLValue {

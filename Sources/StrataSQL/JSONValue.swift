@@ -1,26 +1,28 @@
-/// A JSON value from a seed file or a JSON column, compared by meaning.
+/// A JSON value, the value of a JSON column, compared by meaning.
 ///
 /// PostgreSQL's `jsonb` and MySQL's `JSON` store a document in their own form (key
 /// order, spacing, `1.0` against `1`), so a value read back is compared with `==`, which
-/// ignores key order and compares numbers by value, never with its text.
+/// ignores key order and compares numbers by value, never with its text. It lives here,
+/// beside `SQLValue`, so that billing (the audit log) and the seeds share it without one
+/// importing the other.
 ///
 /// ```swift
-/// let a = try JSONReader.value(in: #"{"seats": 3, "sso": true}"#)
-/// let b = try JSONReader.value(in: #"{"sso":true,"seats":3.0}"#)
+/// let a = JSONValue.object(["seats": .integer(3), "sso": .bool(true)])
+/// let b = JSONValue.object(["sso": .bool(true), "seats": .number(3.0)])
 /// a == b            // true
 /// a.canonicalText   // {"seats":3,"sso":true}
 /// ```
-public indirect enum SeedJSON: Sendable, Equatable, CustomStringConvertible {
+public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     case null
     case bool(Bool)
     /// A number written without a fraction or exponent that fits 64 bits.
     case integer(Int64)
     case number(Double)
     case string(String)
-    case array([SeedJSON])
-    case object([String: SeedJSON])
+    case array([JSONValue])
+    case object([String: JSONValue])
 
-    public static func == (a: SeedJSON, b: SeedJSON) -> Bool {
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): true
         case let (.bool(x), .bool(y)): x == y
