@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "StrataDrivers", targets: ["StrataDrivers"]),
         .library(name: "StrataMigrations", targets: ["StrataMigrations"]),
         .library(name: "StrataBilling", targets: ["StrataBilling"]),
+        .library(name: "StrataSeeds", targets: ["StrataSeeds"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -61,10 +62,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "StrataSeeds",
+            dependencies: [
+                "StrataSQL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataSQL", "StrataDrivers", "StrataMigrations", "StrataBilling",
+                "StrataSQL", "StrataDrivers", "StrataMigrations", "StrataBilling", "StrataSeeds",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -79,7 +88,7 @@ let package = Package(
         .testTarget(
             name: "StrataTests",
             dependencies: [
-                "StrataSQL", "StrataDrivers", "StrataMigrations", "StrataBilling",
+                "StrataSQL", "StrataDrivers", "StrataMigrations", "StrataBilling", "StrataSeeds",
                 "StrataPostgres", "StrataMySQL",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -96,7 +105,7 @@ if Context.environment["STRATA_FUZZ"] == "1" {
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
         ("fuzz-sql-splitter", ["StrataMigrations"]),
         ("fuzz-database-url", ["StrataSQL"]),
-        ("fuzz-seed-readers", ["StrataBilling", "StrataDrivers", "StrataSQL", .product(name: "Logging", package: "swift-log")]),
+        ("fuzz-seed-readers", ["StrataSeeds", "StrataDrivers", "StrataSQL", .product(name: "Logging", package: "swift-log")]),
         ("fuzz-webhook-signature", ["StrataBilling", "StrataSQL"]),
     ]
     for target in fuzzTargets {

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import StrataBilling
 import StrataDrivers
+import StrataSeeds
 import StrataSQL
 
 /// One libFuzzer input: any bytes as CSV, as JSON, and as the three seed files.

@@ -111,6 +111,22 @@ extension SQLConnection {
         return id
     }
 
+    /// Runs an insert that may do nothing on a duplicate key; returns the new row's id,
+    /// or `nil` when no row was inserted.
+    ///
+    /// Rows affected cannot tell the two apart on MySQL: with `CLIENT_FOUND_ROWS` (which
+    /// the driver sets so that updates count matched rows, as on PostgreSQL) a no-op
+    /// `ON DUPLICATE KEY UPDATE` reports 1, as an insert does. A generated id can:
+    /// `RETURNING id` returns no row after `DO NOTHING`, and MySQL reports no insert id
+    /// when nothing was inserted.
+    public func insertedID(_ insert: SQLQuery) throws -> Int64? {
+        if dialect.supportsReturning {
+            return try execute(insert + " RETURNING id").rows.first?.decode("id")
+        }
+        guard let id = try execute(insert).lastInsertID, id > 0 else { return nil }
+        return id
+    }
+
     /// Tries once to take a session-level named lock.
     public func tryLock(name: String) throws -> Bool {
         guard let row = try execute(dialect.tryLockQuery(name: name)).rows.first else { return false }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StrataBilling
 import StrataMigrations
+import StrataSeeds
 import StrataSQL
 
 /// What the CLI says about an error that ended a command: one line, a stable machine

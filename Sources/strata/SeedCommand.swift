@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import StrataBilling
 import StrataDrivers
+import StrataSeeds
 import StrataSQL
 
 /// `strata seed [agent-costs|plans|credit-packages|all]`: load the catalogues from seeds/.

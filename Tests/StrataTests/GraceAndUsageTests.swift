@@ -1,6 +1,7 @@
 import Foundation
 import StrataBilling
 import StrataDrivers
+import StrataSeeds
 import StrataSQL
 import Testing
 

@@ -1,6 +1,6 @@
 import Foundation
-import StrataBilling
 import StrataDrivers
+import StrataSeeds
 import StrataSQL
 import Testing
 

@@ -84,7 +84,7 @@ public struct WebhookInbox: Sendable {
                 VALUES (\(provider), \(eventID), \(type), \(SQLJSON(payload)), \(WebhookEventState.pending.rawValue),
                         \(0), \(now), \(now), \(now)) \(unsafeRaw: onDuplicate)
                 """
-            if let id = try Self.insertedID(conn, insert) {
+            if let id = try conn.insertedID(insert) {
                 try AuditLog.record(conn, context: context, action: "webhook.received", subjectType: "webhook_event",
                                     subjectID: "\(id)", details: ["provider": provider, "event_id": eventID, "type": type],
                                     at: now)
@@ -207,21 +207,5 @@ public struct WebhookInbox: Sendable {
             throw .invalidPayload("\"id\" and \"type\" must be at most \(maxEventFieldLength) characters")
         }
         return (id, type)
-    }
-
-    /// Runs an insert that may do nothing on a duplicate key; returns the new row's id,
-    /// or `nil` when no row was inserted.
-    ///
-    /// Rows affected cannot tell the two apart on MySQL: with `CLIENT_FOUND_ROWS` (which
-    /// the driver sets so that updates count matched rows, as on PostgreSQL) a no-op
-    /// `ON DUPLICATE KEY UPDATE` reports 1, as an insert does. A generated id can:
-    /// `RETURNING id` returns no row after `DO NOTHING`, and MySQL reports no insert id
-    /// when nothing was inserted.
-    static func insertedID(_ conn: any SQLConnection, _ insert: SQLQuery) throws -> Int64? {
-        if conn.dialect.supportsReturning {
-            return try conn.execute(insert + " RETURNING id").rows.first?.decode("id")
-        }
-        guard let id = try conn.execute(insert).lastInsertID, id > 0 else { return nil }
-        return id
     }
 }

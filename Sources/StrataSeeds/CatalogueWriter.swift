@@ -102,7 +102,7 @@ struct CatalogueWriter {
         query.append(list(table.columns.map { "\((record.values[$0.name] ?? $0.defaultValue)!.sqlValue)" } + ["\(now)", "\(now)"]))
         let doNothing = try conn.dialect.upsertClause(conflictColumns: [table.key], updating: [])
         query.append(") \(unsafeRaw: doNothing)")
-        return try WebhookInbox.insertedID(conn, query) != nil
+        return try conn.insertedID(query) != nil
     }
 
     private func update(key: String, set assignments: [(String, SQLValue)], _ conn: any SQLConnection,
