@@ -3,29 +3,6 @@ import Foundation
 import Logging
 import StrataSQL
 
-/// Opens PostgreSQL connections through libpq.
-///
-/// A statement with binds is prepared once per connection (`PQprepare`, a named
-/// statement) and then run with `PQexecPrepared`: one round trip, and the server skips
-/// parsing and planning, as `pgbench -M prepared` does. Up to 256 statements a connection
-/// are kept. Behind PgBouncer in transaction pooling (before 1.21), where a named
-/// statement would land on another server connection, add `statement_cache=off` to the
-/// URL: every statement then goes out with `PQexecParams`, the unnamed statement.
-///
-/// ```swift
-/// let db = Database(url: try DatabaseURL("postgres://app@127.0.0.1/billing"),
-///                   driver: PostgresDriver(), logger: logger)
-/// ```
-public struct PostgresDriver: DatabaseDriver {
-    public init() {}
-
-    public var dialect: any SQLDialect { PostgresDialect() }
-
-    public func connect(to url: DatabaseURL, logger: Logger) throws -> any SQLConnection {
-        try PostgresConnection(url: url, logger: logger)
-    }
-}
-
 /// One libpq connection. Used only on the thread that leased it.
 final class PostgresConnection: SQLConnection {
     let dialect: any SQLDialect = PostgresDialect()
@@ -367,47 +344,10 @@ final class PostgresConnection: SQLConnection {
 @available(*, unavailable)
 extension PostgresConnection: Sendable {}
 
-/// Cancels the running statement with `PQcancel`, which libpq documents as thread-safe.
-final class PostgresCanceller: SQLCanceller, @unchecked Sendable {
-    private let handle: OpaquePointer
-
-    init(_ handle: OpaquePointer) { self.handle = handle }
-    deinit { PQfreeCancel(handle) }
-
-    func cancel() {
-        var buffer = [CChar](repeating: 0, count: 256)
-        _ = PQcancel(handle, &buffer, Int32(buffer.count))
-    }
-}
-
-/// Receives server notices (`NOTICE`, `WARNING`) and logs them.
-final class NoticeSink {
-    let logger: Logger
-    init(logger: Logger) { self.logger = logger }
-
-    func receive(_ result: OpaquePointer) {
-        func field(_ code: Character) -> String? {
-            PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) }
-        }
-        let severity = field("V") ?? field("S") ?? "NOTICE"
-        let message = field("M") ?? ""
-        let level: Logger.Level = severity == "WARNING" ? .warning : .debug
-        logger.log(level: level, "\(message)", metadata: ["severity": "\(severity)", "sqlstate": "\(field("C") ?? "")"])
-    }
-}
-
 /// Calls `body` with a NULL-terminated array of C strings that live for the call.
 private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
     let copies = strings.map { strdup($0) }
     defer { copies.forEach { free($0) } }
     let pointers = copies.map { UnsafePointer($0) } + [nil]
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
-}
-
-extension DatabaseURL {
-    /// `host:port/database` (or the socket), for messages: never the user's password.
-    var redactedTarget: String {
-        if let socket { return "\(socket)/\(database)" }
-        return "\(host):\(effectivePort)/\(database)"
-    }
 }
