@@ -137,8 +137,10 @@ public struct SQLTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
         microsecondsSinceEpoch = seconds * 1_000_000 + frac
     }
 
-    // Howard Hinnant's days-from-civil algorithm, exact for the proleptic Gregorian calendar.
-    static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+    /// The days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm, exact).
+    ///
+    /// Package-wide so that the MySQL driver converts its `MYSQL_TIME` with the same arithmetic.
+    package static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
         let y = m <= 2 ? y0 - 1 : y0
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -147,7 +149,8 @@ public struct SQLTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
         return era * 146_097 + doe - 719_468
     }
 
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+    /// The proleptic Gregorian year, month and day of a count of days since 1970-01-01.
+    package static func civil(fromDays z0: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = z0 + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -163,7 +166,7 @@ public struct SQLTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
 
 extension Int64 {
     /// Division rounding toward negative infinity, with a non-negative remainder.
-    func floorDivided(by divisor: Int64) -> (Int64, Int64) {
+    package func floorDivided(by divisor: Int64) -> (Int64, Int64) {
         var q = self / divisor
         var r = self % divisor
         if r < 0 { q -= 1; r += divisor }

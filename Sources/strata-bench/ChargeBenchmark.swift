@@ -199,7 +199,7 @@ enum ChargeBenchmark {
             throw BenchUsageError("the ledger of \(bad.customer) is inconsistent after the run: "
                 + bad.problems.prefix(3).joined(separator: "; "))
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         print("strata charges \(c.url.backend.rawValue): \(c.charges) charges, \(c.tasks) task(s), pool of \(c.tasks), "
             + (c.defaultExecutor ? "default executor, " : "the pool's executor, ")
             + "\(c.wallets) wallets, ledgers verified, " + String(format: "%.3f s, charges/s %.1f", seconds, Double(c.charges) / seconds))

@@ -36,8 +36,7 @@ enum DriverBenchmark {
                 throw BenchUsageError("\(measurement.missing) of \(configuration.queries) keys had no row: "
                     + "is \(configuration.table) filled with keys 1…\(configuration.rows)?")
             }
-            let seconds = Double(measurement.elapsed.components.seconds)
-                + Double(measurement.elapsed.components.attoseconds) / 1e18
+            let seconds = measurement.elapsed.seconds
             let how = configuration.noPool
                 ? "driver alone, no pool, \(configuration.tasks) thread(s)"
                 : "\(configuration.tasks) task(s), pool of \(configuration.tasks), "

@@ -139,7 +139,7 @@ enum WebhookBenchmark {
         let processed: Int64 = try await db.withConnection { conn in
             try conn.queryFirst("SELECT COUNT(*) AS n FROM webhook_events WHERE state = \("processed")")?.decode("n") ?? 0
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         return (seconds, processed)
     }
 }

@@ -36,7 +36,8 @@ struct ErrorReport {
     /// The report of an argument error: its message on one line, with the command's
     /// `--help` to turn to.
     init(usage error: any Error, arguments: [String]) {
-        let message = Self.negativeNumberMessage(arguments) ?? Strata.message(for: error)
+        let parsed = Self.negativeNumberMessage(arguments) ?? Strata.message(for: error)
+        let message = MigrationVersion.usageMessage(rewriting: parsed) ?? parsed
         // The library adds lines of usage and help: `--help` has them, the pointer says so.
         let lines = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("Help:") && !$0.hasPrefix("Usage:") }

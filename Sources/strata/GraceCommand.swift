@@ -23,7 +23,8 @@ struct Grace: AsyncParsableCommand {
 
 /// Who makes a billing change and under which request: shared by the grace, plans and webhooks commands.
 struct BillingChangeOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Who makes the change, for the audit log (default: cli:$USER).", valueName: "name"))
+    @Option(help: ArgumentHelp("Who makes the change, for the audit log and any ledger entry (default: cli:$USER).",
+                               valueName: "name"))
     var actor: String?
 
     @Option(help: ArgumentHelp("A request id to record in the audit log.", valueName: "id"))

@@ -160,18 +160,17 @@ struct MigrateUp: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var migration: MigrationOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: ArgumentHelp("Apply up to and including this version.", valueName: "version")) var to: String?
+    @Option(help: ArgumentHelp("Apply up to and including this version.", valueName: "version")) var to: MigrationVersion?
     @Option(help: ArgumentHelp("Apply at most this many migrations.", valueName: "n")) var steps: Int?
     @Flag(help: "Print the statements that would run, and run nothing.") var dryRun = false
 
     func validate() throws {
         if to != nil && steps != nil { throw ValidationError("--to and --steps exclude each other") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, not \(steps)") }
-        if let to, MigrationVersion(to) == nil { throw ValidationError("--to: '\(to)' is not a version (1-20 digits)") }
     }
 
     func run() async throws {
-        try await runMigration(.up(to: to.flatMap(MigrationVersion.init), steps: steps), migration: migration,
+        try await runMigration(.up(to: to, steps: steps), migration: migration,
                                connection: connection, output: output, dryRun: dryRun, verb: "up")
     }
 }
@@ -183,7 +182,7 @@ struct MigrateDown: AsyncParsableCommand {
     @OptionGroup var migration: MigrationOptions
     @OptionGroup var output: OutputOptions
     @Option(help: ArgumentHelp("Revert this many migrations.", valueName: "n")) var steps: Int?
-    @Option(help: ArgumentHelp("Revert every migration above this version.", valueName: "version")) var to: String?
+    @Option(help: ArgumentHelp("Revert every migration above this version.", valueName: "version")) var to: MigrationVersion?
     @Flag(help: "Revert every applied migration.") var all = false
     @Flag(help: "Print the statements that would run, and run nothing.") var dryRun = false
 
@@ -192,11 +191,10 @@ struct MigrateDown: AsyncParsableCommand {
             throw ValidationError("--steps, --to and --all exclude each other")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, not \(steps)") }
-        if let to, MigrationVersion(to) == nil { throw ValidationError("--to: '\(to)' is not a version (1-20 digits)") }
     }
 
     func run() async throws {
-        let target: DownTarget = all ? .all : to.flatMap(MigrationVersion.init).map(DownTarget.to) ?? .steps(steps ?? 1)
+        let target: DownTarget = all ? .all : to.map(DownTarget.to) ?? .steps(steps ?? 1)
         try await runMigration(.down(target), migration: migration, connection: connection, output: output,
                                dryRun: dryRun, verb: "down")
     }
@@ -219,15 +217,11 @@ struct MigrateGoto: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var migration: MigrationOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: "The version to end at.") var version: String
+    @Argument(help: "The version to end at.") var version: MigrationVersion
     @Flag(help: "Print the statements that would run, and run nothing.") var dryRun = false
 
-    func validate() throws {
-        if MigrationVersion(version) == nil { throw ValidationError("'\(version)' is not a version (1-20 digits)") }
-    }
-
     func run() async throws {
-        try await runMigration(.goto(MigrationVersion(version)!), migration: migration, connection: connection,
+        try await runMigration(.goto(version), migration: migration, connection: connection,
                                output: output, dryRun: dryRun, verb: "goto")
     }
 }

@@ -152,16 +152,12 @@ struct MigrateBaseline: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var migration: MigrationOptions
     @OptionGroup var output: OutputOptions
-    @Argument var version: String
-
-    func validate() throws {
-        if MigrationVersion(version) == nil { throw ValidationError("'\(version)' is not a version (1-20 digits)") }
-    }
+    @Argument var version: MigrationVersion
 
     func run() async throws {
         try await guarded(json: output.json) {
             try await migration.withMigrator(connection) { migrator in
-                let versions = try await migrator.baseline(MigrationVersion(version)!)
+                let versions = try await migrator.baseline(version)
                 if output.json {
                     printJSON(["command": "baseline", "ok": true, "versions": versions.map(\.description)])
                 } else {
@@ -179,14 +175,13 @@ struct MigrateRepair: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var migration: MigrationOptions
     @OptionGroup var output: OutputOptions
-    @Argument var version: String
+    @Argument var version: MigrationVersion
     @Flag(help: "The statement a dead run left of unknown outcome did complete: resume after it.")
     var completed = false
     @Flag(help: "The statement a dead run left of unknown outcome did not complete: run it again.")
     var notCompleted = false
 
     func validate() throws {
-        if MigrationVersion(version) == nil { throw ValidationError("'\(version)' is not a version (1-20 digits)") }
         if completed && notCompleted { throw ValidationError("--completed and --not-completed exclude each other") }
     }
 
@@ -194,7 +189,7 @@ struct MigrateRepair: AsyncParsableCommand {
         try await guarded(json: output.json) {
             try await migration.withMigrator(connection) { migrator in
                 let uncertain: Migrator.UncertainOutcome? = completed ? .completed : notCompleted ? .notCompleted : nil
-                let what = try await migrator.repair(MigrationVersion(version)!, uncertain: uncertain)
+                let what = try await migrator.repair(version, uncertain: uncertain)
                 if output.json { printJSON(["command": "repair", "ok": true, "result": what]) } else { print(what) }
             }
         }

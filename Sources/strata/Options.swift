@@ -97,12 +97,10 @@ func printJSON(_ object: Any) {
 
 /// Milliseconds with one decimal, for progress lines.
 func formatMilliseconds(_ d: Duration) -> String {
-    let (s, atto) = d.components
-    let ms = Double(s) * 1000 + Double(atto) / 1e15
-    return String(format: "%.1f ms", ms)
+    String(format: "%.1f ms", d.seconds * 1000)
 }
 
+/// Milliseconds rounded to one decimal, for JSON output.
 func milliseconds(_ d: Duration) -> Double {
-    let (s, atto) = d.components
-    return ((Double(s) * 1000 + Double(atto) / 1e15) * 10).rounded() / 10
+    (d.seconds * 10_000).rounded() / 10
 }

@@ -23,22 +23,16 @@ struct Wallet: AsyncParsableCommand {
 }
 
 /// Who makes a change and under which keys: shared by every command that moves credits.
+///
+/// The actor and request id are the billing commands' own; only the idempotency key is the wallet's.
 struct WalletChangeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Run this change once, whatever the retries; later runs print the first result.",
                                valueName: "key"))
     var idempotencyKey: String?
 
-    @Option(help: ArgumentHelp("Who makes the change, for the ledger and the audit log (default: cli:$USER).",
-                               valueName: "name"))
-    var actor: String?
+    @OptionGroup var billing: BillingChangeOptions
 
-    @Option(help: ArgumentHelp("A request id to record in the audit log.", valueName: "id"))
-    var requestID: String?
-
-    var context: BillingContext {
-        let env = ProcessInfo.processInfo.environment
-        return BillingContext(actor: actor ?? "cli:\(env["USER"] ?? env["LOGNAME"] ?? "unknown")", requestID: requestID)
-    }
+    var context: BillingContext { billing.context() }
 }
 
 /// Runs a wallet command with a service over a short-lived pool, closing it on every path

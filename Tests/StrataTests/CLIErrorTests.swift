@@ -47,6 +47,23 @@ struct CLIErrorTests {
         expectOneLineUsage(r, mentioning: text, help: help)
     }
 
+    /// A version is parsed by the argument parser now, not by each command: the line stays
+    /// what the commands said when they checked the text themselves.
+    @Test(arguments: [
+        (["migrate", "goto", "abc"], "'abc' is not a version (1-20 digits)", "strata migrate goto"),
+        (["migrate", "baseline", "0"], "'0' is not a version (1-20 digits)", "strata migrate baseline"),
+        (["migrate", "repair", "123456789012345678901"], "'123456789012345678901' is not a version (1-20 digits)",
+         "strata migrate repair"),
+        (["migrate", "up", "--to", "1a"], "--to: '1a' is not a version (1-20 digits)", "strata migrate up"),
+        (["migrate", "down", "--to", "-3"], "--to: '-3' is not a version (1-20 digits)", "strata migrate down"),
+        (["migrate", "goto", "-7"], "'-7' is not a version (1-20 digits)", "strata migrate goto"),
+    ])
+    func aBadVersionSaysSo(_ arguments: [String], _ text: String, _ help: String) async throws {
+        let r = try await StrataCLI.run(arguments, environment: ["DATABASE_URL": "postgres://u@127.0.0.1:1/db"])
+        #expect(r.status == 64 && r.stderr == "strata: error: \(text) (see '\(help) --help')\n", "\(r.stderr)")
+        #expect(r.stdout.isEmpty, "\(r.stdout)")
+    }
+
     @Test func helpAndVersionStayAsTheyWere() async throws {
         var r = try await StrataCLI.run(["wallet", "grant", "--help"])
         #expect(r.status == 0 && r.stdout.contains("USAGE:") && r.stdout.contains("<credits>") && r.stderr.isEmpty, "\(r.stdout)")

@@ -427,12 +427,15 @@ struct WalletTests {
 
     @Test(arguments: Backend.allCases)
     func cliChargesUntilInsufficientCredits(_ backend: Backend) async throws {
-        try await withWallets(backend) { _, _, url in
+        try await withWallets(backend) { _, db, url in
             let env = ["DATABASE_URL": url.urlString]
-            var r = try await StrataCLI.run(["wallet", "grant", "acme", "100", "--reason", "trial", "--actor", "cli:tests"],
-                                            environment: env)
+            var r = try await StrataCLI.run(["wallet", "grant", "acme", "100", "--reason", "trial", "--actor", "cli:tests",
+                                             "--request-id", "req-cli"], environment: env)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.contains("granted 100 credits to acme"))
+            // The actor and request id of the shared change options reach the audit log.
+            let audit = try await AuditLog.query(db, subjectType: "wallet", subjectID: "acme")
+            #expect(audit.map(\.actor) == ["cli:tests"] && audit.map(\.requestID) == ["req-cli"], "\(audit)")
             var charged = 0
             for i in 1...5 {
                 r = try await StrataCLI.run(["wallet", "charge", "acme", "code_reviewer", "--run-id", "run-\(i)"], environment: env)

@@ -72,9 +72,7 @@ public struct IdempotencyStore: Sendable {
     /// nothing that may differ between retries of one request (the actor, a request id).
     public static func fingerprint(_ request: [String: String]) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: request, options: [.sortedKeys])) ?? Data()
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: SHA256.hash(data: data).flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] },
-                      as: UTF8.self)
+        return SHA256.hash(data: data).lowercaseHex
     }
 
     /// Claims `key` in `scope` for a request, or finds the result of the same request.

@@ -316,9 +316,7 @@ public struct WalletService: Sendable {
     public static func idempotencyScope(customer: String) -> String {
         let plain = "wallet:" + customer
         if plain.count <= IdempotencyStore.maxKeyLength { return plain }
-        let digits = Array("0123456789abcdef".utf8)
-        let digest = SHA256.hash(data: Data(customer.utf8)).flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] }
-        return "wallet-sha256:" + String(decoding: digest, as: UTF8.self)
+        return "wallet-sha256:" + SHA256.hash(data: Data(customer.utf8)).lowercaseHex
     }
 
     /// Runs an operation's transaction, under an idempotency key when there is one.

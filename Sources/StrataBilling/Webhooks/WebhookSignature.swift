@@ -96,7 +96,7 @@ public struct WebhookSignature: Sendable, CustomStringConvertible {
         let micros = time.microsecondsSinceEpoch
         let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         let mac = mac(payload: payload, secret: Array(secret.utf8), timestamp: seconds)
-        return "t=\(seconds),v1=\(hex(mac))"
+        return "t=\(seconds),v1=\(mac.lowercaseHex)"
     }
 
     private static func mac(payload: String, secret: [UInt8], timestamp: Int64) -> [UInt8] {
@@ -110,17 +110,6 @@ public struct WebhookSignature: Sendable, CustomStringConvertible {
         var difference: UInt8 = 0
         for i in a.indices { difference |= a[i] ^ b[i] }
         return difference == 0
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     static func bytes(hex: Substring) -> [UInt8]? {

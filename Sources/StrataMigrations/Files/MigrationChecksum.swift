@@ -1,4 +1,5 @@
 import Crypto
+import StrataSQL
 
 /// The SHA-256 of a migration file's normalised text, as lowercase hex.
 ///
@@ -25,9 +26,7 @@ public struct MigrationChecksum: Hashable, Sendable, CustomStringConvertible {
     ///
     /// - Parameter contents: The file's text, as read.
     public init(contents: String) {
-        let digest = SHA256.hash(data: Self.normalisedBytes(contents))
-        let digits = Array("0123456789abcdef".utf8)
-        hex = String(decoding: digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] }, as: UTF8.self)
+        hex = SHA256.hash(data: Self.normalisedBytes(contents)).lowercaseHex
     }
 
     /// The text the checksum is taken of.

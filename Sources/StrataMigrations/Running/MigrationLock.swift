@@ -54,10 +54,3 @@ public struct SessionMigrationLock: MigrationLock {
         try? conn.releaseLock(name: name)
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
-    }
-}
