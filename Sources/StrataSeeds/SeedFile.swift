@@ -42,10 +42,7 @@ struct SeedFile: Sendable {
         }
         var validator = Validator(table: CatalogueTable.forKind(kind), label: label)
         let records = try validator.records(in: text)
-        let checksum = SHA256.hash(data: data).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        let checksum = SHA256.hash(data: data).lowercaseHex
         return SeedFile(table: validator.table, label: label, checksum: checksum, records: records)
     }
 
