@@ -97,10 +97,10 @@ public struct CatalogueSeeder: Sendable {
         let history = SeedHistory(dialect: database.dialect)
         let runID = UUID().uuidString.lowercased()
         let appliedBy = self.appliedBy
-        let write: @Sendable (any SQLConnection) throws -> [SeedReport] = { conn in
+        let write: @Sendable (any SQLConnection, () -> Bool) throws -> [SeedReport] = { conn, isCancelled in
             try files.map { file in
                 let counts = try CatalogueWriter(table: file.table)
-                    .apply(file.records, on: conn, at: now, prune: prune, dryRun: dryRun)
+                    .apply(file.records, on: conn, at: now, prune: prune, dryRun: dryRun, isCancelled: isCancelled)
                 let report = SeedReport(
                     kind: file.kind, file: file.label, checksum: file.checksum, rows: file.records.count,
                     inserted: counts.inserted, updated: counts.updated, unchanged: counts.unchanged,
@@ -114,7 +114,7 @@ public struct CatalogueSeeder: Sendable {
         let reports: [SeedReport]
         if dryRun {
             // Reads only: no lock, no history table.
-            reports = try await database.transaction(write)
+            reports = try await database.transaction { try write($0, { false }) }
         } else {
             let lock = SeedLock(database: database.url.database, timeout: lockTimeout)
             let attempts = database.maxTransactionAttempts
@@ -127,7 +127,7 @@ public struct CatalogueSeeder: Sendable {
                     // DDL, which MySQL commits at once: under the lock, before the transaction.
                     try history.create(conn)
                     return try Self.transaction(on: conn, attempts: attempts, logger: logger) { conn in
-                        let reports = try write(conn)
+                        let reports = try write(conn, { cancelled.isSet })
                         // A cancel between statements reached no statement: the load stops
                         // here, rolled back, instead of committing after the caller gave up.
                         if cancelled.isSet {

@@ -18,13 +18,18 @@ struct CatalogueWriter {
         var deactivated = 0
     }
 
-    /// - Parameter dryRun: only count; nothing is written and no row is locked.
-    /// - Throws: ``DatabaseError``, or ``RowDecodingError`` for a stored row of an unexpected shape.
+    /// - Parameters:
+    ///   - dryRun: only count; nothing is written and no row is locked.
+    ///   - isCancelled: asked before each row's statements: a cancel that reached the
+    ///     server between two statements cancelled none, so the load stops here instead.
+    /// - Throws: ``DatabaseError`` (`.canceled` when cancelled), or ``RowDecodingError``
+    ///   for a stored row of an unexpected shape.
     func apply(_ records: [SeedRecord], on conn: any SQLConnection, at now: SQLTimestamp,
-               prune: Bool, dryRun: Bool) throws -> Counts {
+               prune: Bool, dryRun: Bool, isCancelled: () -> Bool = { false }) throws -> Counts {
         let existing = try storedRows(conn, lock: !dryRun)
         var counts = Counts()
         for record in records {
+            if isCancelled() { throw DatabaseError(.canceled, message: "seed canceled: nothing was written") }
             var found = existing[record.key]
             if found == nil {
                 if try dryRun || insert(record, conn, at: now) {
