@@ -170,12 +170,24 @@ struct MigrationExecutor {
         // The journal starts as the history says: rows an earlier run left for another
         // direction go, and a resumed run (also one recorded before the journal existed)
         // gets the rows of the statements it keeps, checked by `checkResumable` already.
-        try inTransaction {
-            try journal.delete(conn, version: version)
-            try journal.recordApplied(conn, version: version, (0..<step.resumeAt).map { entry($0) })
+        if existing == nil {
+            // A first run: no journal rows can exist for it (the history row goes last).
             try saveRecord()
+        } else {
+            try inTransaction {
+                try journal.delete(conn, version: version)
+                try journal.recordApplied(conn, version: version, (0..<step.resumeAt).map { entry($0) })
+                try saveRecord()
+            }
         }
-        let maxStatementBytes = try dialect.maxStatementBytesQuery.flatMap { try conn.queryFirst($0)?.decode("n", as: Int64.self) }.map(Int.init)
+        // Asked only when a statement could exceed it: no server accepts less than 1 KiB.
+        var limit: Int??
+        func maxStatementBytes() throws -> Int? {
+            if let limit { return limit }
+            let value = try dialect.maxStatementBytesQuery.flatMap { try conn.queryFirst($0)?.decode("n", as: Int64.self) }.map(Int.init)
+            limit = .some(value)
+            return value
+        }
         let manipulatesData = statements.map { SQLSplitter.isDataManipulation($0, dialect: split) }
 
         var index = step.resumeAt
@@ -233,7 +245,7 @@ struct MigrationExecutor {
                 throw interrupted("canceled", at: index)
             }
             let size = statement.text.utf8.count
-            if let maxStatementBytes, size > maxStatementBytes {
+            if size > 1024, let maxStatementBytes = try maxStatementBytes(), size > maxStatementBytes {
                 let undone = rollbackGroup()
                 throw failed(DatabaseError(.other, message: "the statement is \(size) bytes, more than the server accepts (max_allowed_packet = \(maxStatementBytes) bytes): split it, or raise the server's limit"),
                              at: index, rolledBack: undone)
