@@ -8,12 +8,58 @@ import StrataSQL
 /// connection with the same credentials, sends `KILL QUERY <thread id>` and closes it.
 /// The running statement then fails with 1317, a ``DatabaseError`` `.canceled`, and its
 /// connection stays usable.
-struct MySQLCanceller: SQLCanceller {
+///
+/// A `KILL QUERY` that reaches the server while the connection is between statements is
+/// lost (the server only marks a statement that runs). A cancel can land there: the task
+/// is cancelled just after its work checked for it and just before the work sent its
+/// next statement. So the cancel stays requested until the lease that asked for it ends
+/// (``forget()``), and a statement that keeps waiting for the server while a cancel is
+/// requested is killed again, once a second (``MySQLSocketWait``).
+final class MySQLCanceller: SQLCanceller, Sendable {
+    /// A statement still waiting this long after the last kill is killed again.
+    static let repeatAfter: Duration = .seconds(1)
+
     let endpoint: MySQLEndpoint
     let threadID: UInt
     let logger: Logger
 
+    private struct Request {
+        var requested = false
+        var lastKill: ContinuousClock.Instant?
+    }
+    private let request = StrataMutex(Request())
+
+    init(endpoint: MySQLEndpoint, threadID: UInt, logger: Logger) {
+        self.endpoint = endpoint
+        self.threadID = threadID
+        self.logger = logger
+    }
+
+    /// Kills the running statement, and keeps the cancel requested for the statements
+    /// that follow in the same lease.
     func cancel() {
+        request.withLock { $0.requested = true }
+        kill()
+    }
+
+    func forget() {
+        request.withLock { $0 = Request() }
+    }
+
+    /// Whether a statement waiting for the server now should be killed: a cancel is
+    /// requested (by ``cancel()``, or by the task on the connection's thread) and no
+    /// kill went out in the last ``repeatAfter``.
+    func killIsDue(taskCancelled: Bool, now: ContinuousClock.Instant) -> Bool {
+        request.withLock { r in
+            guard taskCancelled || r.requested else { return false }
+            guard let last = r.lastKill else { return true }
+            return now - last >= Self.repeatAfter
+        }
+    }
+
+    /// Sends `KILL QUERY` for the connection's thread over a side connection.
+    func kill() {
+        request.withLock { $0.lastKill = .now }
         do {
             // No default database: the kill must work even if that database is gone.
             let side = try endpoint.open(database: nil, timeout: min(endpoint.connectTimeout, 5))

@@ -25,6 +25,8 @@ final class MySQLConnection: SQLConnection {
     private var handle: UnsafeMutablePointer<MYSQL>?
     private let endpoint: MySQLEndpoint
     private let threadID: UInt
+    /// Shared by the pool's cancellation handler and ``MySQLSocketWait``.
+    private let canceller: MySQLCanceller
     /// The socket as the connection opened, under which ``MySQLSocketWait`` knows it.
     private var socket: Int32 = -1
     private let logger: Logger
@@ -46,8 +48,8 @@ final class MySQLConnection: SQLConnection {
         self.threadID = mysql_thread_id(handle)
         self.logger = logger
         self.noticesTaskCancellation = mysql_get_ssl_cipher(handle) == nil
-        self.socket = MySQLSocketWait.install(on: handle, connection: ObjectIdentifier(self),
-                                              canceller: MySQLCanceller(endpoint: endpoint, threadID: threadID, logger: logger))
+        self.canceller = MySQLCanceller(endpoint: endpoint, threadID: threadID, logger: logger)
+        self.socket = MySQLSocketWait.install(on: handle, connection: ObjectIdentifier(self), canceller: canceller)
         do {
             for sql in Self.sessionSetup { try runText(sql) }
         } catch var error as DatabaseError {
@@ -77,7 +79,7 @@ final class MySQLConnection: SQLConnection {
 
     func makeCanceller() -> (any SQLCanceller)? {
         guard handle != nil else { return nil }
-        return MySQLCanceller(endpoint: endpoint, threadID: threadID, logger: logger)
+        return canceller
     }
 
     // MARK: - Statements

@@ -11,8 +11,10 @@ import Synchronization
 /// about a microsecond of Swift's runtime a lease, a fifth of a short select's client
 /// CPU; see ``MySQLConnection/noticesTaskCancellation``). Instead, when a wait for the
 /// server outlasts a slice (``sliceMilliseconds``), the wait checks whether the task on
-/// the thread was cancelled and, once per wait, cancels the statement as a handler
-/// would (``MySQLCanceller``): the statement then fails with 1317, `.canceled`. A
+/// the thread was cancelled and cancels the statement as a handler would
+/// (``MySQLCanceller``): the statement then fails with 1317, `.canceled`. The same check
+/// repeats a kill that a lease's handler sent while the connection was between
+/// statements, where the server drops it; a kill goes out at most once a second. A
 /// statement that answers within a slice costs one `poll`, as libmariadb's own wait
 /// does. Work a task hands to the thread from elsewhere has no task on the thread, and
 /// keeps its handler; so do connections over TLS, whose reads OpenSSL may do itself.
@@ -55,7 +57,7 @@ enum MySQLSocketWait {
     static func wait(socket: Int32, forReading: Bool, timeout: Int32) -> Int32 {
         var descriptor = pollfd(fd: socket, events: Int16(forReading ? POLLIN : POLLOUT), revents: 0)
         var remaining = timeout
-        var cancelled = false
+        var canceller: MySQLCanceller?
         while true {
             let slice = remaining < 0 ? sliceMilliseconds : min(sliceMilliseconds, remaining)
             let ready = poll(&descriptor, 1, slice)
@@ -71,10 +73,11 @@ enum MySQLSocketWait {
                     return 0
                 }
             }
-            if !cancelled && Task.isCancelled {
-                cancelled = true
-                let canceller = registrations.withLock { $0[socket]?.canceller }
-                canceller?.cancel()
+            // Asked after each slice the server did not answer in: cancelled by the task
+            // on this thread, or by a lease's handler whose kill may have been lost.
+            if canceller == nil { canceller = registrations.withLock { $0[socket]?.canceller } }
+            if let canceller, canceller.killIsDue(taskCancelled: Task.isCancelled, now: .now) {
+                canceller.kill()
             }
         }
     }

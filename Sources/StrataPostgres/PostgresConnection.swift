@@ -20,6 +20,8 @@ final class PostgresConnection: SQLConnection {
     /// Statements of the open transaction held back by ``executeDeferred(_:)``: they go
     /// out in one pipeline with the next statement or with `COMMIT`.
     private var deferred: [PostgresStatement] = []
+    /// Whether a statement runs now, for ``PostgresCanceller``.
+    private let watch = PostgresStatementWatch()
     static let statementCacheLimit = 256
 
     private struct StatementKey: Hashable {
@@ -90,20 +92,22 @@ final class PostgresConnection: SQLConnection {
 
     func makeCanceller() -> (any SQLCanceller)? {
         guard let handle, let cancel = PQgetCancel(handle) else { return nil }
-        return PostgresCanceller(cancel)
+        return PostgresCanceller(cancel, watch: watch)
     }
 
     func execute(_ query: SQLQuery) throws -> QueryResult {
         let (sql, binds) = try query.render(for: dialect)
         // Only statements with binds are prepared: they are the ones an application
         // repeats; DDL and one-off statements go out unnamed.
-        return try executeParams(sql, binds: binds, prepare: !binds.isEmpty)
+        return try watch.running { try executeParams(sql, binds: binds, prepare: !binds.isEmpty) }
     }
 
     func executeUnprepared(_ sql: String) throws -> QueryResult {
         let conn = try liveHandle(sql)
-        try sendPending(conn)
-        return try consume(PQexec(conn, sql), sql: sql)
+        return try watch.running {
+            try sendPending(conn)
+            return try consume(PQexec(conn, sql), sql: sql)
+        }
     }
 
     func beginTransaction() throws {
@@ -130,6 +134,10 @@ final class PostgresConnection: SQLConnection {
 
     func commitTransaction() throws {
         let conn = try liveHandle("COMMIT")
+        try watch.running { try commitPending(conn) }
+    }
+
+    private func commitPending(_ conn: OpaquePointer) throws {
         if deferred.isEmpty {
             // A transaction that ran no statement was never begun on the server.
             if beginPending { beginPending = false; return }

@@ -76,7 +76,17 @@ public protocol SQLConnection: AnyObject {
 
 /// Cancels the statement a connection is running, from any thread.
 public protocol SQLCanceller: Sendable {
+    /// Cancels the running statement; a driver whose server drops a cancel that lands
+    /// between two statements may keep it requested for the statements that follow.
     func cancel()
+
+    /// The lease that called ``cancel()`` is over: what it requested no longer applies.
+    /// Nothing by default.
+    func forget()
+}
+
+extension SQLCanceller {
+    public func forget() {}
 }
 
 extension SQLConnection {

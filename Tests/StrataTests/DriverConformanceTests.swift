@@ -374,6 +374,41 @@ struct DriverConformanceTests {
         await db.close()
     }
 
+    /// A cancel can reach the server while the lease is between two statements, where the
+    /// server drops it (the task was cancelled just after its work last checked). The
+    /// statement sent next still stops, well before it would end by itself.
+    @Test(arguments: Backend.allCases, TaskPlacement.allCases)
+    func aCancelBetweenStatementsStopsTheNextOne(_ backend: Backend, _ placement: TaskPlacement) async throws {
+        let db = try backend.database(maxConnections: 1)
+        #expect(try await db.answersAQuery())
+        let betweenStatements = DispatchSemaphore(value: 0)
+        let cancelSent = DispatchSemaphore(value: 0)
+        let task = Task(executorPreference: placement.executor(of: db)) {
+            try await db.withConnection { conn in
+                _ = try conn.executeUnprepared("SELECT 1")
+                betweenStatements.signal()
+                cancelSent.wait()
+                try conn.executeUnprepared(backend.fixture.sleep(60))
+            }
+        }
+        await withCheckedContinuation { c in DispatchQueue.global().async { betweenStatements.wait(); c.resume() } }
+        task.cancel()
+        // The handler's cancel has reached the server (or, in place, there is none yet).
+        try await Task.sleep(for: .milliseconds(300))
+        let sent = ContinuousClock.now
+        cancelSent.signal()
+        let result = await task.result
+        let elapsed = ContinuousClock.now - sent
+        #expect(elapsed < .seconds(20), "the statement ran \(elapsed) after the cancel")
+        if case .failure(let error as DatabaseError) = result {
+            #expect(error.category == .canceled)
+        } else {
+            Issue.record("expected a canceled error, got \(result)")
+        }
+        #expect(try await db.answersAQuery())
+        await db.close()
+    }
+
     /// Statements with binds are prepared once per connection (PostgreSQL: a named
     /// statement; MariaDB: the statement cache): repeating one with other binds, and a
     /// `SELECT *` after its table changed shape, give the current answer.

@@ -87,7 +87,12 @@ final class ConnectionSlot: @unchecked Sendable {
             return c.requested
         }
         if cancelled { throw CancellationError() }
-        defer { cancellation.withLock { $0.running = false } }
+        defer {
+            cancellation.withLock { c in
+                c.running = false
+                if c.requested { c.canceller?.forget() }
+            }
+        }
         return try body(conn)
     }
 
