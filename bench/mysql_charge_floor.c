@@ -55,11 +55,15 @@ static const char *session_setup[] = {
  * AuditLog.record), as MariaDB's general log shows them. */
 static const char *lock_sql =
     "SELECT w.id, w.customer_id, w.balance, w.version, w.last_sequence, "
-    "(SELECT a.credits_per_run FROM agent_costs a WHERE a.agent_key = ?) AS agent_cost, "
-    "(SELECT a.active FROM agent_costs a WHERE a.agent_key = ?) AS agent_active, "
-    "(SELECT t.id FROM credit_transactions t WHERE t.wallet_id = w.id AND t.run_id = ? AND t.kind = 'charge') AS earlier_charge_id "
+    "e.id AS earlier_id, e.wallet_id AS earlier_wallet_id, e.sequence AS earlier_sequence, e.kind AS earlier_kind, "
+    "e.amount AS earlier_amount, e.balance_after AS earlier_balance_after, e.agent_key AS earlier_agent_key, e.cost_per_run AS earlier_cost_per_run, "
+    "e.run_id AS earlier_run_id, e.idempotency_key AS earlier_idempotency_key, e.external_reference AS earlier_external_reference, e.refunded_transaction_id AS earlier_refunded_transaction_id, "
+    "e.actor AS earlier_actor, e.reason AS earlier_reason, e.created_at AS earlier_created_at, "
+    "(SELECT a.credits_per_run FROM agent_costs a WHERE a.agent_key = ? AND a.active) AS agent_cost\n"
     "FROM credit_wallets w\n"
-    "WHERE w.customer_id = (SELECT c.id FROM customers c WHERE c.external_id = ?) FOR UPDATE";
+    "LEFT JOIN credit_transactions e ON e.wallet_id = w.id AND e.run_id = ? AND e.kind = 'charge'\n"
+    "WHERE w.customer_id = (SELECT c.id FROM customers c WHERE c.external_id = ?)\n"
+    "FOR UPDATE";
 static const char *update_sql =
     "UPDATE credit_wallets\n"
     "SET balance = balance + ?, version = version + 1, last_sequence = last_sequence + 1,\n"
@@ -96,9 +100,12 @@ struct charger {
     MYSQL_TIME now;
     long long amount, wallet_id, sequence, balance_after, cost;
     /* lock's result */
-    long long r_id, r_customer_id, r_balance, r_version, r_last_sequence, r_cost, r_active, r_earlier;
-    my_bool r_null[8];
-    MYSQL_BIND lock_params[4], lock_result[8], update_params[4], ledger_params[14], audit_params[7];
+    long long r_id, r_customer_id, r_balance, r_version, r_last_sequence, r_cost;
+    /* the earlier charge's 15 columns, read as text (NULL when the run is new) */
+    char r_earlier[15][64];
+    unsigned long r_earlier_len[15];
+    my_bool r_null[21];
+    MYSQL_BIND lock_params[3], lock_result[21], update_params[4], ledger_params[14], audit_params[7];
 };
 
 enum { CHARGE_OK = 0, CHARGE_RETRY = 1, CHARGE_FAILED = -1 };
@@ -154,21 +161,29 @@ static void bind_all(struct charger *c) {
     static const char *kind = "charge", *action = "wallet.charge", *subject = "wallet";
     memset(c->lock_params, 0, sizeof c->lock_params);
     bind_string(&c->lock_params[0], agent_key, &c->agent_len);
-    bind_string(&c->lock_params[1], agent_key, &c->agent_len);
+    c->lock_params[1].buffer_type = MYSQL_TYPE_STRING;
+    c->lock_params[1].buffer = c->run_id;
+    c->lock_params[1].length = &c->run_len;
     c->lock_params[2].buffer_type = MYSQL_TYPE_STRING;
-    c->lock_params[2].buffer = c->run_id;
-    c->lock_params[2].length = &c->run_len;
-    c->lock_params[3].buffer_type = MYSQL_TYPE_STRING;
-    c->lock_params[3].buffer = c->customer;
-    c->lock_params[3].length = &c->customer_len;
+    c->lock_params[2].buffer = c->customer;
+    c->lock_params[2].length = &c->customer_len;
 
-    long long *results[8] = {&c->r_id, &c->r_customer_id, &c->r_balance, &c->r_version,
-                             &c->r_last_sequence, &c->r_cost, &c->r_active, &c->r_earlier};
+    long long *results[5] = {&c->r_id, &c->r_customer_id, &c->r_balance, &c->r_version, &c->r_last_sequence};
     memset(c->lock_result, 0, sizeof c->lock_result);
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 5; i++) {
         bind_longlong(&c->lock_result[i], results[i]);
         c->lock_result[i].is_null = &c->r_null[i];
     }
+    for (int i = 0; i < 15; i++) {
+        MYSQL_BIND *b = &c->lock_result[5 + i];
+        b->buffer_type = MYSQL_TYPE_STRING;
+        b->buffer = c->r_earlier[i];
+        b->buffer_length = sizeof c->r_earlier[i];
+        b->length = &c->r_earlier_len[i];
+        b->is_null = &c->r_null[5 + i];
+    }
+    bind_longlong(&c->lock_result[20], &c->r_cost);
+    c->lock_result[20].is_null = &c->r_null[20];
 
     memset(c->update_params, 0, sizeof c->update_params);
     bind_longlong(&c->update_params[0], &c->amount);
@@ -185,7 +200,7 @@ static void bind_all(struct charger *c) {
     bind_longlong(&l[4], &c->balance_after);
     bind_string(&l[5], agent_key, &c->agent_len);
     bind_longlong(&l[6], &c->cost);
-    l[7] = c->lock_params[2]; /* the run id */
+    l[7] = c->lock_params[1]; /* the run id */
     bind_null(&l[8]);  /* idempotency_key */
     bind_null(&l[9]);  /* external_reference */
     bind_null(&l[10]); /* refunded_transaction_id */
@@ -199,7 +214,7 @@ static void bind_all(struct charger *c) {
     bind_string(&a[1], actor, &c->actor_len);
     bind_string(&a[2], action, &c->action_len);
     bind_string(&a[3], subject, &c->subject_len);
-    a[4] = c->lock_params[3]; /* the customer */
+    a[4] = c->lock_params[2]; /* the customer */
     bind_null(&a[5]);         /* request_id */
     a[6].buffer_type = MYSQL_TYPE_STRING;
     a[6].buffer = c->details;
@@ -240,16 +255,12 @@ static int charge_once(struct charger *c) {
     if (rc != 0 && rc != MYSQL_DATA_TRUNCATED) return fail_stmt(c, c->lock, "lock fetch");
     while (mysql_stmt_fetch(c->lock) == 0) {}
     mysql_stmt_free_result(c->lock);
-    if (!c->r_null[7]) {
+    if (!c->r_null[5]) {
         fprintf(stderr, "mysql_charge_floor: run %s was already charged: reuse of a PREFIX?\n", c->run_id);
         return CHARGE_FAILED;
     }
-    if (c->r_null[5] || c->r_null[6] || !c->r_active) {
+    if (c->r_null[20]) {
         fprintf(stderr, "mysql_charge_floor: agent %s missing or inactive\n", agent_key);
-        return CHARGE_FAILED;
-    }
-    if (c->r_balance < c->r_cost) {
-        fprintf(stderr, "mysql_charge_floor: wallet %lld ran out of credits\n", c->r_id);
         return CHARGE_FAILED;
     }
 

@@ -9,6 +9,9 @@ public struct PostgresDialect: SQLDialect {
     public func placeholder(_ position: Int) -> String { "$\(position)" }
     public var supportsTransactionalDDL: Bool { true }
     public var supportsReturning: Bool { true }
+    /// `FOR UPDATE OF`: the other tables of the join are read without locks (PostgreSQL
+    /// refuses to lock the nullable side of an outer join anyway).
+    public func forUpdate(of alias: String) -> String { "FOR UPDATE OF \(alias)" }
 
     /// An advisory lock on a 64-bit key derived from the name by the server's own hash,
     /// so every client, whatever its language, maps a name to the same key.

@@ -96,6 +96,29 @@ extension SQLConnection {
     public func rollbackTransaction() throws { try executeUnprepared("ROLLBACK") }
     public var noticesTaskCancellation: Bool { false }
 
+    /// Runs `body` in one transaction on this connection: commits when it returns, rolls
+    /// back when it (or the commit) throws, and rethrows. No retry: that is
+    /// ``Database/transaction(alsoRetrying:_:)``'s, which leases the connection too.
+    ///
+    /// ```swift
+    /// try conn.inTransaction {
+    ///     try conn.execute("UPDATE schema_history SET state = 'applied' WHERE version = \(version)")
+    ///     try conn.execute("DELETE FROM schema_history_statements WHERE version = \(version)")
+    /// }
+    /// ```
+    public func inTransaction<T>(_ body: () throws -> T) throws -> T {
+        try beginTransaction()
+        do {
+            let value = try body()
+            try commitTransaction()
+            return value
+        } catch {
+            // A connection that broke is closed by its pool; the server rolls back.
+            if !isBroken { _ = try? rollbackTransaction() }
+            throw error
+        }
+    }
+
     /// The rows of a query.
     public func query(_ query: SQLQuery) throws -> [Row] {
         try execute(query).rows

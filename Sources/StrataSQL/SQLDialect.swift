@@ -36,6 +36,12 @@ public protocol SQLDialect: Sendable {
     /// Default: `FOR UPDATE SKIP LOCKED` (PostgreSQL 9.5+, MySQL 8, MariaDB 10.6+).
     var forUpdateSkipLocked: String { get }
 
+    /// The clause that locks the rows a join reads from the table named `alias`, so the
+    /// joined rows of the other tables can be read without locks where the backend can
+    /// say so. Default: `FOR UPDATE`, which on MariaDB locks every row the statement
+    /// reads (keep the other tables' rows to ones the lock holder owns anyway).
+    func forUpdate(of alias: String) -> String
+
     /// The clause that turns an `INSERT` into an upsert on a unique key.
     ///
     /// Appended after the `VALUES (…)` list. An empty `updating` list means "do nothing
@@ -72,6 +78,7 @@ extension SQLDialect {
     public var supportsReturning: Bool { false }
     public var maxStatementBytesQuery: SQLQuery? { nil }
     public var forUpdateSkipLocked: String { "FOR UPDATE SKIP LOCKED" }
+    public func forUpdate(of alias: String) -> String { "FOR UPDATE" }
     public var createTableSuffix: String { "" }
     public var currentSchemaExpression: String { "current_schema()" }
 

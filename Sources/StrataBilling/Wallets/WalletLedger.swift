@@ -8,13 +8,22 @@ import StrataSQL
 /// the next sequence. Writers of one wallet therefore run one after the other, and the
 /// sequence and `balance_after` they compute under the lock are exact.
 enum WalletLedger {
+    /// The columns of a ledger row (table `credit_transactions`), in the order
+    /// ``transaction(from:prefix:customer:)`` reads them.
+    private static let transactionColumnNames = [
+        "id", "wallet_id", "sequence", "kind", "amount", "balance_after", "agent_key", "cost_per_run", "run_id",
+        "idempotency_key", "external_reference", "refunded_transaction_id", "actor", "reason", "created_at",
+    ]
+
     /// The columns of a ledger row, with the owner's external id; the query must join
     /// `credit_transactions t`, `credit_wallets w` and `customers c`.
-    static let transactionColumns: SQLQuery = """
-        t.id, t.wallet_id, c.external_id, t.sequence, t.kind, t.amount, t.balance_after, t.agent_key, \
-        t.cost_per_run, t.run_id, t.idempotency_key, t.external_reference, t.refunded_transaction_id, \
-        t.actor, t.reason, t.created_at
-        """
+    static let transactionColumns = SQLQuery(
+        unsafeSQL: (transactionColumnNames.map { "t.\($0)" } + ["c.external_id"]).joined(separator: ", "))
+
+    /// The earlier charge of a run, joined as `e` beside a locked wallet: its columns
+    /// named with the prefix `earlier_`.
+    private static let earlierChargeColumns = SQLQuery(
+        unsafeSQL: transactionColumnNames.map { "e.\($0) AS earlier_\($0)" }.joined(separator: ", "))
 
     static let lockedColumns: SQLQuery = "w.id, w.customer_id, w.balance, w.version, w.last_sequence"
 
@@ -34,34 +43,37 @@ enum WalletLedger {
     }
 
     /// Locks the customer's wallet (creating it when missing) and, in the same statement,
-    /// reads the agent's current cost and the id of an earlier charge of the run.
+    /// reads the charge's two facts: the agent's cost if the agent is active, and the
+    /// run's earlier charge of this wallet, whole.
     ///
     /// One statement instead of three keeps a charge as short as the lock it holds. The
-    /// agent and the earlier charge are read by subqueries, which `FOR UPDATE` leaves
-    /// unlocked. When the statement had to wait for the lock, the subquery may have read
-    /// the ledger as it was before the wait and miss a charge of the same run committed
-    /// meanwhile; the ledger's unique key (wallet, run, kind) then refuses the second
-    /// insert, and ``WalletService`` runs the charge again, which finds it.
+    /// earlier charge is joined (a row of the locked wallet's own ledger); the agent is
+    /// read by a subquery, which the lock leaves alone, so charges of one agent to many
+    /// wallets never wait for each other. When the statement had to wait for the lock,
+    /// PostgreSQL rechecks the wallet row only, and may miss a charge of the same run
+    /// committed meanwhile: the ledger's unique key (wallet, run, kind) then refuses the
+    /// second insert, and the charge's transaction runs again and finds it.
     static func lockForCharge(_ conn: any SQLConnection, customer: String, agentKey: String, runID: String,
-                              at now: SQLTimestamp) throws -> (wallet: LockedWallet, agent: (cost: Int64, active: Bool)?, earlierChargeID: Int64?) {
-        let extra: SQLQuery = """
-            , (SELECT a.credits_per_run FROM agent_costs a WHERE a.agent_key = \(agentKey)) AS agent_cost\
-            , (SELECT a.active FROM agent_costs a WHERE a.agent_key = \(agentKey)) AS agent_active\
-            , (SELECT t.id FROM credit_transactions t \
-            WHERE t.wallet_id = w.id AND t.run_id = \(runID) AND t.kind = 'charge') AS earlier_charge_id
+                              at now: SQLTimestamp) throws -> ChargeLock {
+        let query: SQLQuery = """
+            SELECT \(lockedColumns), \(earlierChargeColumns), \
+            (SELECT a.credits_per_run FROM agent_costs a WHERE a.agent_key = \(agentKey) AND a.active) AS agent_cost
+            FROM credit_wallets w
+            LEFT JOIN credit_transactions e ON e.wallet_id = w.id AND e.run_id = \(runID) AND e.kind = 'charge'
+            WHERE w.customer_id = (SELECT c.id FROM customers c WHERE c.external_id = \(customer))
+            \(unsafeRaw: conn.dialect.forUpdate(of: "w"))
             """
-        var row = try conn.queryFirst(lockByCustomer(customer, extraColumns: extra))
+        var row = try conn.queryFirst(query)
         if row == nil {
             try create(conn, customer: customer, at: now)
-            row = try conn.queryFirst(lockByCustomer(customer, extraColumns: extra))
+            row = try conn.queryFirst(query)
         }
         guard let row else {
             throw DatabaseError(.other, message: "the wallet of customer \(customer) vanished after it was created")
         }
-        let cost: Int64? = try row.decode("agent_cost")
-        let active: Bool? = try row.decode("agent_active")
-        let agent = cost.map { ($0, active ?? false) }
-        return (try locked(row, customer: customer), agent, try row.decode("earlier_charge_id"))
+        let hasEarlier = try row.decode("earlier_id", as: Int64?.self) != nil
+        return ChargeLock(wallet: try locked(row, customer: customer), activeAgentCost: try row.decode("agent_cost"),
+                          earlierCharge: hasEarlier ? try transaction(from: row, prefix: "earlier_", customer: customer) : nil)
     }
 
     /// Locks a wallet by id, or `nil` when there is none.
@@ -145,7 +157,7 @@ enum WalletLedger {
             SELECT \(transactionColumns) FROM credit_transactions t
             JOIN credit_wallets w ON w.id = t.wallet_id JOIN customers c ON c.id = w.customer_id
             WHERE t.id = \(id)
-            """).map(transaction(from:))
+            """).map { try transaction(from: $0) }
     }
 
     /// The id of the refund of a transaction, or `nil`.
@@ -183,19 +195,23 @@ enum WalletLedger {
                       createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
     }
 
-    static func transaction(from row: Row) throws -> WalletTransaction {
-        let kindText: String = try row.decode("kind")
+    /// A ledger row read with ``transactionColumns``, or with other column names: each
+    /// prefixed, and the owner given instead of read.
+    static func transaction(from row: Row, prefix: String = "", customer: String? = nil) throws -> WalletTransaction {
+        func column<T: SQLValueConvertible>(_ name: String) throws -> T { try row.decode(prefix + name) }
+        let kindText: String = try column("kind")
         guard let kind = WalletTransactionKind(rawValue: kindText) else {
-            throw RowDecodingError(column: "kind", message: "unknown transaction kind '\(kindText)'")
+            throw RowDecodingError(column: prefix + "kind", message: "unknown transaction kind '\(kindText)'")
         }
         return WalletTransaction(
-            id: try row.decode("id"), walletID: try row.decode("wallet_id"), customer: try row.decode("external_id"),
-            sequence: try row.decode("sequence"), kind: kind, amount: try row.decode("amount"),
-            balanceAfter: try row.decode("balance_after"), agentKey: try row.decode("agent_key"),
-            costPerRun: try row.decode("cost_per_run"), runID: try row.decode("run_id"),
-            idempotencyKey: try row.decode("idempotency_key"), externalReference: try row.decode("external_reference"),
-            refundedTransactionID: try row.decode("refunded_transaction_id"), actor: try row.decode("actor"),
-            reason: try row.decode("reason"), createdAt: try row.decode("created_at"))
+            id: try column("id"), walletID: try column("wallet_id"),
+            customer: try customer ?? row.decode("external_id"),
+            sequence: try column("sequence"), kind: kind, amount: try column("amount"),
+            balanceAfter: try column("balance_after"), agentKey: try column("agent_key"),
+            costPerRun: try column("cost_per_run"), runID: try column("run_id"),
+            idempotencyKey: try column("idempotency_key"), externalReference: try column("external_reference"),
+            refundedTransactionID: try column("refunded_transaction_id"), actor: try column("actor"),
+            reason: try column("reason"), createdAt: try column("created_at"))
     }
 
     // MARK: Verifying

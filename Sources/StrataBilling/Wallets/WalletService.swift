@@ -171,22 +171,23 @@ public struct WalletService: Sendable {
         try Self.check(runID, named: "run id")
         let request = ["agent_key": agentKey, "run_id": runID]
         return try await perform("charge", customer: customer, key: idempotencyKey, request: request) { conn, now in
-            let locked = try WalletLedger.lockForCharge(conn, customer: customer, agentKey: agentKey, runID: runID, at: now)
-            var wallet = locked.wallet
-            if let earlierChargeID = locked.earlierChargeID, let earlier = try WalletLedger.transaction(conn, id: earlierChargeID) {
+            let lock = try WalletLedger.lockForCharge(conn, customer: customer, agentKey: agentKey, runID: runID, at: now)
+            if let earlier = lock.earlierCharge {
                 guard earlier.agentKey == agentKey else {
                     throw WalletError.runChargedForAnotherAgent(runID: runID, transactionID: earlier.id,
                                                                 agentKey: earlier.agentKey ?? "")
                 }
                 return WalletReceipt(transaction: earlier, isReplay: true)
             }
-            guard let agent = locked.agent else { throw WalletError.unknownAgent(agentKey) }
-            guard agent.active else { throw WalletError.inactiveAgent(agentKey) }
-            guard wallet.balance >= agent.cost else {
-                throw WalletError.insufficientCredits(balance: wallet.balance, required: agent.cost)
+            guard let cost = lock.activeAgentCost else {
+                // The rare path: which of the two it is takes one more read.
+                let known = try AgentCatalogue.find(conn, key: agentKey) != nil
+                throw known ? WalletError.inactiveAgent(agentKey) : WalletError.unknownAgent(agentKey)
             }
+            // The balance is checked once, by the conditional UPDATE of `append`.
+            var wallet = lock.wallet
             let row = try WalletLedger.append(conn, to: &wallet, LedgerEntry(
-                kind: .charge, amount: -agent.cost, agentKey: agentKey, costPerRun: agent.cost, runID: runID,
+                kind: .charge, amount: -cost, agentKey: agentKey, costPerRun: cost, runID: runID,
                 idempotencyKey: idempotencyKey, actor: context.actor), at: now)
             try Self.audit(conn, row, context: context, at: now)
             return WalletReceipt(transaction: row, isReplay: false)
@@ -269,7 +270,7 @@ public struct WalletService: Sendable {
                 """
             if let beforeSequence { q.append(" AND t.sequence < \(beforeSequence)") }
             q.append(" ORDER BY t.sequence DESC LIMIT \(Int64(max(0, limit)))")
-            return try conn.query(q).map(WalletLedger.transaction(from:))
+            return try conn.query(q).map { try WalletLedger.transaction(from: $0) }
         }
     }
 
@@ -340,31 +341,25 @@ public struct WalletService: Sendable {
         }
     }
 
+    /// Runs an operation's transaction with the database's one retry policy: a deadlock
+    /// runs it again, and so does a unique violation, which means a concurrent
+    /// transaction wrote the same run (or payment, or key) first: the next run finds its
+    /// row and replays it, or fails with the real reason.
     private func run(_ body: @escaping @Sendable (any SQLConnection, SQLTimestamp) throws -> WalletReceipt,
                      lease: IdempotencyLease?) async throws -> WalletReceipt {
         let clock = self.clock
         let idempotency = self.idempotency
-        var attempt = 1
-        while true {
-            do {
-                let receipt = try await database.transaction { conn in
-                    let receipt = try body(conn, clock.now())
-                    if let lease {
-                        try idempotency.complete(lease, response: try SQLJSON(encoding: receipt.transaction), on: conn)
-                    }
-                    return receipt
-                }
-                if receipt.isReplay {
-                    logger.debug("wallet operation replayed", metadata: ["transaction": "\(receipt.transaction.id)"])
-                }
-                return receipt
-            } catch let error as DatabaseError where error.category == .uniqueViolation && attempt < 2 {
-                // A concurrent transaction wrote the same run (or key) first; running once
-                // more finds its row and replays it, or fails with the real reason.
-                logger.debug("wallet operation retried after a unique violation", metadata: ["error": "\(error)"])
-                attempt += 1
+        let receipt = try await database.transaction(alsoRetrying: [.uniqueViolation]) { conn in
+            let receipt = try body(conn, clock.now())
+            if let lease {
+                try idempotency.complete(lease, response: try SQLJSON(encoding: receipt.transaction), on: conn)
             }
+            return receipt
         }
+        if receipt.isReplay {
+            logger.debug("wallet operation replayed", metadata: ["transaction": "\(receipt.transaction.id)"])
+        }
+        return receipt
     }
 
     /// The one audit row of an operation, in its transaction.

@@ -56,33 +56,24 @@ public final class Database: Sendable {
     /// Runs `body` in one transaction on one connection: commits when it returns, rolls
     /// back when it throws.
     ///
-    /// A deadlock or serialization failure (also one reported at `COMMIT`) runs the
-    /// whole closure again, up to ``maxTransactionAttempts`` times, so `body` must not
-    /// have effects outside the database.
+    /// This is the one retry policy of a transaction: a deadlock or serialization failure
+    /// (also one reported at `COMMIT`), and any error of `alsoRetrying`, run the whole
+    /// closure again after a short random pause, up to ``maxTransactionAttempts`` times
+    /// in all. So `body` must not have effects outside the database.
+    ///
+    /// - Parameter alsoRetrying: more categories worth another run; e.g. a unique
+    ///   violation, for a closure that looks for a row before it inserts it: a concurrent
+    ///   transaction inserted it first, and the next run finds it.
     /// - Throws: what `body` throws, or the last ``DatabaseError``.
     @discardableResult
-    nonisolated(nonsending) public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+    nonisolated(nonsending) public func transaction<T: Sendable>(alsoRetrying: Set<DatabaseError.Category> = [],
+                                                                 _ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
-                return try await withConnection { conn in
-                    try conn.beginTransaction()
-                    let value: T
-                    do {
-                        value = try body(conn)
-                    } catch {
-                        Self.rollBack(conn)
-                        throw error
-                    }
-                    do {
-                        try conn.commitTransaction()
-                    } catch {
-                        Self.rollBack(conn)
-                        throw error
-                    }
-                    return value
-                }
-            } catch let error as DatabaseError where error.isRetryable && attempt < maxTransactionAttempts {
+                return try await withConnection { conn in try conn.inTransaction { try body(conn) } }
+            } catch let error as DatabaseError where attempt < maxTransactionAttempts
+                        && (error.isRetryable || alsoRetrying.contains(error.category)) {
                 logger.debug("transaction retried", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 attempt += 1
                 // A short random pause lets the transaction that won go first.
@@ -124,9 +115,5 @@ public final class Database: Sendable {
     /// second call waits for the first one's shutdown.
     public func close() async {
         await pool.close()
-    }
-
-    private static func rollBack(_ conn: any SQLConnection) {
-        _ = try? conn.rollbackTransaction()
     }
 }
