@@ -21,7 +21,7 @@ struct SeedLock: Sendable {
         self.timeout = timeout
     }
 
-    /// Waits up to ``timeout`` for the lock, polling with a growing pause.
+    /// Waits up to ``timeout`` for the lock (``SQLConnection/waitForLock(name:timeout:onWait:isCancelled:)``).
     ///
     /// - Parameters:
     ///   - onWait: called once, when the first try finds the lock taken.
@@ -29,25 +29,12 @@ struct SeedLock: Sendable {
     /// - Throws: ``DatabaseError`` `.lockTimeout` when another run still holds it,
     ///   `.canceled` when the run was cancelled meanwhile.
     func acquire(_ conn: any SQLConnection, onWait: () -> Void, isCancelled: () -> Bool = { false }) throws {
-        let deadline = ContinuousClock.now + timeout
-        var waited = false
-        var pause = 0.01
-        while true {
-            if try conn.tryLock(name: name) { return }
-            if isCancelled() {
-                throw DatabaseError(.canceled, message: "canceled while waiting for the seed lock '\(name)'; nothing was written")
-            }
-            if ContinuousClock.now >= deadline {
-                let (seconds, _) = timeout.components
-                throw DatabaseError(.lockTimeout, message: "another seed run held the lock '\(name)' for longer than \(seconds) s")
-            }
-            if !waited {
-                waited = true
-                onWait()
-            }
-            // The connection's own thread waits; no other work is queued on it.
-            Thread.sleep(forTimeInterval: pause)
-            pause = min(pause * 2, 0.2)
+        switch try conn.waitForLock(name: name, timeout: timeout, onWait: onWait, isCancelled: isCancelled) {
+        case .acquired: return
+        case .cancelled:
+            throw DatabaseError(.canceled, message: "canceled while waiting for the seed lock '\(name)'; nothing was written")
+        case .timedOut:
+            throw DatabaseError(.lockTimeout, message: "another seed run held the lock '\(name)' for longer than \(timeout.seconds) s")
         }
     }
 

@@ -29,24 +29,12 @@ public struct SessionMigrationLock: MigrationLock {
     }
 
     public func acquire(_ conn: any SQLConnection, timeout: Duration, onWait: () -> Void, isCancelled: () -> Bool) throws {
-        let deadline = ContinuousClock.now + timeout
-        var waited = false
-        var pause = Duration.milliseconds(20)
-        while true {
-            if try conn.tryLock(name: name) { return }
-            if isCancelled() {
-                throw MigrationError.interrupted("canceled while waiting for the migration lock '\(name)'; nothing ran")
-            }
-            if ContinuousClock.now >= deadline {
-                throw MigrationError.lockTimeout("another migration run held the lock '\(name)' for longer than \(timeout.seconds) s (--lock-timeout)")
-            }
-            if !waited {
-                waited = true
-                onWait()
-            }
-            // The connection's own thread waits; no other work is queued on it.
-            Thread.sleep(forTimeInterval: pause.seconds)
-            pause = min(pause * 2, .milliseconds(250))
+        switch try conn.waitForLock(name: name, timeout: timeout, onWait: onWait, isCancelled: isCancelled) {
+        case .acquired: return
+        case .cancelled:
+            throw MigrationError.interrupted("canceled while waiting for the migration lock '\(name)'; nothing ran")
+        case .timedOut:
+            throw MigrationError.lockTimeout("another migration run held the lock '\(name)' for longer than \(timeout.seconds) s (--lock-timeout)")
         }
     }
 
