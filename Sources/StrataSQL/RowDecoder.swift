@@ -207,6 +207,10 @@ private struct ColumnValue: Decoder, SingleValueDecodingContainer {
     /// A ``SQLValueConvertible`` type by its conversion, `Data` as bytes, anything else
     /// by its own `init(from:)` over this single value.
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        // Timestamps are most of what comes here: checked before the conformance lookup.
+        if T.self == SQLTimestamp.self {
+            return try read(SQLTimestamp.self) as! T
+        }
         if let convertible = T.self as? any SQLValueConvertible.Type {
             return try read(convertible) as! T
         }
