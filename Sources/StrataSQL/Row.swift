@@ -3,6 +3,7 @@
 /// ```swift
 /// let balance: Int64 = try row.decode("balance")
 /// let note: String? = try row.decode("note")
+/// let plan = try row.decode(Plan.self)   // a Decodable, one property a column
 /// ```
 public struct Row: Sendable, CustomStringConvertible {
     public let columns: ColumnIndex
