@@ -20,6 +20,8 @@ public protocol SQLValueConvertible: Sendable {
 /// column 'price_minor': string value cannot be read as Int64 (decoding Plan)
 /// ```
 public struct RowDecodingError: Error, CustomStringConvertible, Sendable {
+    /// The column; empty when the row as a whole cannot be the type (``Row/decode(_:)``
+    /// of a type that is not keyed).
     public var column: String
     public var message: String
     /// The `Decodable` type the column was read for, or `nil` for a single column read.
