@@ -3,6 +3,7 @@
 /// ```swift
 /// let balance: Int64 = try row.decode("balance")
 /// let note: String? = try row.decode("note")
+/// let plan = try row.decode(Plan.self)   // a Decodable, one property a column
 /// ```
 public struct Row: Sendable, CustomStringConvertible {
     public let columns: ColumnIndex
@@ -24,12 +25,12 @@ public struct Row: Sendable, CustomStringConvertible {
     ///   (a NULL read as a non-optional type included).
     public func decode<T: SQLValueConvertible>(_ column: String, as type: T.Type = T.self) throws -> T {
         guard let i = columns.index(of: column) else {
-            throw RowDecodingError(column: column, message: "no such column in the result (columns: \(columns.names.joined(separator: ", ")))")
+            throw RowDecodingError.missing(column, in: columns)
         }
         do {
             return try T(sqlValue: values[i])
         } catch let mismatch as ValueMismatch {
-            throw RowDecodingError(column: column, message: "\(mismatch.found.kindName) value cannot be read as \(mismatch.expected)")
+            throw RowDecodingError(column: column, mismatch: mismatch)
         }
     }
 

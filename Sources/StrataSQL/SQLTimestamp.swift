@@ -173,3 +173,17 @@ extension Int64 {
         return (q, r)
     }
 }
+
+/// Decodes from any text ``init(parsing:)`` accepts (``iso8601`` included), so a model
+/// with timestamp properties can be `Decodable`; ``Row/decode(_:)`` reads a timestamp
+/// column through ``SQLValueConvertible`` instead, as ``Row/decode(_:as:)`` does.
+extension SQLTimestamp: Decodable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let timestamp = SQLTimestamp(parsing: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not a timestamp"))
+        }
+        self = timestamp
+    }
+}

@@ -12,16 +12,43 @@ public protocol SQLValueConvertible: Sendable {
 }
 
 /// Why a column could not be read as the requested type.
+///
+/// The same error comes from ``Row/decode(_:as:)`` and from a whole value read with
+/// ``Row/decode(_:)``; the latter also names the type being decoded:
+///
+/// ```
+/// column 'price_minor': string value cannot be read as Int64 (decoding Plan)
+/// ```
 public struct RowDecodingError: Error, CustomStringConvertible, Sendable {
+    /// The column; empty when the row as a whole cannot be the type (``Row/decode(_:)``
+    /// of a type that is not keyed).
     public var column: String
     public var message: String
+    /// The `Decodable` type the column was read for, or `nil` for a single column read.
+    public var type: String?
 
-    public init(column: String, message: String) {
+    public init(column: String, message: String, type: String? = nil) {
         self.column = column
         self.message = message
+        self.type = type
     }
 
-    public var description: String { "column '\(column)': \(message)" }
+    public var description: String {
+        let text = column.isEmpty ? message : "column '\(column)': \(message)"
+        return type.map { "\(text) (decoding \($0))" } ?? text
+    }
+
+    /// A column the result does not have.
+    static func missing(_ column: String, in columns: ColumnIndex, type: Any.Type? = nil) -> RowDecodingError {
+        RowDecodingError(column: column, message: "no such column in the result (columns: \(columns.names.joined(separator: ", ")))",
+                         type: type.map { String(describing: $0) })
+    }
+
+    /// A value that is not of the requested type.
+    init(column: String, mismatch: ValueMismatch, type: Any.Type? = nil) {
+        self.init(column: column, message: "\(mismatch.found.kindName) value cannot be read as \(mismatch.expected)",
+                  type: type.map { String(describing: $0) })
+    }
 }
 
 struct ValueMismatch: Error {

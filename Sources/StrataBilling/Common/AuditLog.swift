@@ -14,6 +14,14 @@ public struct AuditEntry: Sendable, Hashable {
     public var details: String
 }
 
+/// A `billing_audit` row, read with `row.decode(AuditEntry.self)`.
+extension AuditEntry: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case id, actor, action, details
+        case occurredAt = "occurred_at", subjectType = "subject_type", subjectID = "subject_id", requestID = "request_id"
+    }
+}
+
 /// The append-only billing audit log.
 ///
 /// Services call ``record(_:context:action:subjectType:subjectID:details:at:)`` on the
@@ -50,12 +58,7 @@ public enum AuditLog {
             if let since { q.append(" AND occurred_at >= \(since)") }
             if let until { q.append(" AND occurred_at < \(until)") }
             q.append(" ORDER BY occurred_at DESC, id DESC LIMIT \(Int64(limit))")
-            return try conn.query(q).map { row in
-                AuditEntry(id: try row.decode("id"), occurredAt: try row.decode("occurred_at"), actor: try row.decode("actor"),
-                           action: try row.decode("action"), subjectType: try row.decode("subject_type"),
-                           subjectID: try row.decode("subject_id"), requestID: try row.decode("request_id"),
-                           details: try row.decode("details"))
-            }
+            return try conn.query(q).map { try $0.decode(AuditEntry.self) }
         }
     }
 }

@@ -36,26 +36,24 @@ public struct GracePeriod: Sendable, Hashable {
     }
 }
 
+/// A `grace_periods` row, read with `row.decode(GracePeriod.self)`.
+extension GracePeriod: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case id, reason, state
+        case customerID = "customer_id", subscriptionID = "subscription_id", startedAt = "started_at"
+        case endsAt = "ends_at", resolvedAt = "resolved_at", expiredAt = "expired_at"
+    }
+}
+
 extension GracePeriod {
     static let columns: SQLQuery = """
         id, customer_id, subscription_id, reason, started_at, ends_at, resolved_at, expired_at, state
         """
 
-    init(row: Row) throws {
-        let stateText: String = try row.decode("state")
-        guard let state = GracePeriodState(rawValue: stateText) else {
-            throw RowDecodingError(column: "state", message: "unknown grace period state '\(stateText)'")
-        }
-        self.init(id: try row.decode("id"), customerID: try row.decode("customer_id"),
-                  subscriptionID: try row.decode("subscription_id"), reason: try row.decode("reason"),
-                  startedAt: try row.decode("started_at"), endsAt: try row.decode("ends_at"),
-                  resolvedAt: try row.decode("resolved_at"), expiredAt: try row.decode("expired_at"), state: state)
-    }
-
     /// The subscription's open grace period, or `nil`.
     static func open(_ conn: any SQLConnection, subscriptionID: Int64) throws -> GracePeriod? {
-        try conn.queryFirst("SELECT \(columns) FROM grace_periods WHERE open_subscription_id = \(subscriptionID)")
-            .map(GracePeriod.init(row:))
+        try conn.queryFirst("SELECT \(columns) FROM grace_periods WHERE open_subscription_id = \(subscriptionID)")?
+            .decode(GracePeriod.self)
     }
 
     /// The subscription's latest grace period in any state, or `nil`.
@@ -63,6 +61,6 @@ extension GracePeriod {
         try conn.queryFirst("""
             SELECT \(columns) FROM grace_periods WHERE subscription_id = \(subscriptionID)
             ORDER BY started_at DESC, id DESC LIMIT 1
-            """).map(GracePeriod.init(row:))
+            """)?.decode(GracePeriod.self)
     }
 }

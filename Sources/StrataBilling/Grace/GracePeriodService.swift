@@ -214,7 +214,7 @@ public struct GracePeriodService: Sendable {
                 throw GracePeriodError.noSubscription(customer: customer)
             }
             let now = clock.now()
-            let subscription = try Subscription(row: row)
+            let subscription = try row.decode(Subscription.self)
             var open: GracePeriod?
             if let id = try row.decode("grace_id", as: Int64?.self) {
                 open = GracePeriod(id: id, customerID: subscription.customerID, subscriptionID: subscription.id,
@@ -291,8 +291,8 @@ public struct GracePeriodService: Sendable {
                     WHERE id = \(subscriptionID)
                     """)
             }
-            guard let period = try conn.queryFirst("SELECT \(GracePeriod.columns) FROM grace_periods WHERE id = \(id)")
-                .map(GracePeriod.init(row:)) else {
+            guard let period = try conn.queryFirst("SELECT \(GracePeriod.columns) FROM grace_periods WHERE id = \(id)")?
+                .decode(GracePeriod.self) else {
                 throw DatabaseError(.other, message: "grace period \(id) vanished while expiring")
             }
             try AuditLog.record(conn, context: context, action: "grace.expire", subjectType: "grace_period",

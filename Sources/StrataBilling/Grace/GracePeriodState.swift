@@ -3,7 +3,7 @@
 /// ```swift
 /// if period.state == .open { … }
 /// ```
-public enum GracePeriodState: String, Sendable, Hashable, CaseIterable {
+public enum GracePeriodState: String, Sendable, Hashable, CaseIterable, Decodable {
     case open
     case resolved
     case expired

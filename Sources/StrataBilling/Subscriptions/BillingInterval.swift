@@ -13,7 +13,7 @@ import StrataSQL
 /// BillingInterval.month.advance(start, by: 1)   // 2026-02-28 10:00:00
 /// BillingInterval.month.advance(start, by: 2)   // 2026-03-31 10:00:00
 /// ```
-public enum BillingInterval: String, Sendable, Hashable, CaseIterable {
+public enum BillingInterval: String, Sendable, Hashable, CaseIterable, Decodable {
     case month
     case year
 

@@ -41,30 +41,28 @@ public struct Plan: Sendable, Hashable {
     }
 }
 
+/// A `plans` row, read with `row.decode(Plan.self)`.
+extension Plan: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case id, code, name, currency, features, active
+        case priceMinor = "price_minor", interval = "billing_interval", includedCredits = "included_credits"
+        case usageLimit = "usage_limit"
+    }
+}
+
 extension Plan {
-    /// The columns ``init(row:)`` reads.
+    /// The columns a decoded plan reads.
     static let columns: SQLQuery = """
         id, code, name, price_minor, currency, billing_interval, included_credits, usage_limit, features, active
         """
 
-    init(row: Row) throws {
-        let intervalText: String = try row.decode("billing_interval")
-        guard let interval = BillingInterval(rawValue: intervalText) else {
-            throw RowDecodingError(column: "billing_interval", message: "unknown interval '\(intervalText)'")
-        }
-        self.init(id: try row.decode("id"), code: try row.decode("code"), name: try row.decode("name"),
-                  priceMinor: try row.decode("price_minor"), currency: try row.decode("currency"), interval: interval,
-                  includedCredits: try row.decode("included_credits"), usageLimit: try row.decode("usage_limit"),
-                  features: try row.decode("features"), active: try row.decode("active"))
-    }
-
     /// The plan with this code, or `nil`.
     static func find(_ conn: any SQLConnection, code: String) throws -> Plan? {
-        try conn.queryFirst("SELECT \(columns) FROM plans WHERE code = \(code)").map(Plan.init(row:))
+        try conn.queryFirst("SELECT \(columns) FROM plans WHERE code = \(code)")?.decode(Plan.self)
     }
 
     /// The plan with this id, or `nil`.
     static func find(_ conn: any SQLConnection, id: Int64) throws -> Plan? {
-        try conn.queryFirst("SELECT \(columns) FROM plans WHERE id = \(id)").map(Plan.init(row:))
+        try conn.queryFirst("SELECT \(columns) FROM plans WHERE id = \(id)")?.decode(Plan.self)
     }
 }

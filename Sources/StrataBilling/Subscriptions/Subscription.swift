@@ -34,25 +34,23 @@ public struct Subscription: Sendable, Hashable {
     }
 }
 
+/// A `subscriptions` row, read with `row.decode(Subscription.self)`.
+extension Subscription: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case id, state
+        case customerID = "customer_id", planID = "plan_id", currentPeriodStart = "current_period_start"
+        case currentPeriodEnd = "current_period_end", createdAt = "created_at", updatedAt = "updated_at"
+    }
+}
+
 extension Subscription {
     static let columns: SQLQuery = """
         id, customer_id, plan_id, state, current_period_start, current_period_end, created_at, updated_at
         """
 
-    init(row: Row) throws {
-        let stateText: String = try row.decode("state")
-        guard let state = SubscriptionState(rawValue: stateText) else {
-            throw RowDecodingError(column: "state", message: "unknown subscription state '\(stateText)'")
-        }
-        self.init(id: try row.decode("id"), customerID: try row.decode("customer_id"), planID: try row.decode("plan_id"),
-                  state: state, currentPeriodStart: try row.decode("current_period_start"),
-                  currentPeriodEnd: try row.decode("current_period_end"), createdAt: try row.decode("created_at"),
-                  updatedAt: try row.decode("updated_at"))
-    }
-
     /// The subscription with this id, or `nil`, without locking it.
     static func find(_ conn: any SQLConnection, id: Int64) throws -> Subscription? {
-        try conn.queryFirst("SELECT \(columns) FROM subscriptions WHERE id = \(id)").map(Subscription.init(row:))
+        try conn.queryFirst("SELECT \(columns) FROM subscriptions WHERE id = \(id)")?.decode(Subscription.self)
     }
 
     /// The customer's current subscription (the latest one not canceled), or `nil`, without locking it.
@@ -61,7 +59,7 @@ extension Subscription {
             SELECT \(columns) FROM subscriptions
             WHERE customer_id = \(customerID) AND state <> \(SubscriptionState.canceled.rawValue)
             ORDER BY created_at DESC, id DESC LIMIT 1
-            """).map(Subscription.init(row:))
+            """)?.decode(Subscription.self)
     }
 
     /// Locks the subscription's row until the transaction ends and reads it as it is now.
@@ -72,6 +70,6 @@ extension Subscription {
     /// never deadlock each other. At READ COMMITTED (both backends), every statement
     /// after this one sees what the previous holder committed.
     static func lock(_ conn: any SQLConnection, id: Int64) throws -> Subscription? {
-        try conn.queryFirst("SELECT \(columns) FROM subscriptions WHERE id = \(id) FOR UPDATE").map(Subscription.init(row:))
+        try conn.queryFirst("SELECT \(columns) FROM subscriptions WHERE id = \(id) FOR UPDATE")?.decode(Subscription.self)
     }
 }

@@ -32,7 +32,7 @@ public struct SubscriptionService: Sendable {
             var q: SQLQuery = "SELECT \(Plan.columns) FROM plans"
             if !includeInactive { q.append(" WHERE active = \(true)") }
             q.append(" ORDER BY price_minor, code")
-            return try conn.query(q).map(Plan.init(row:))
+            return try conn.query(q).map { try $0.decode(Plan.self) }
         }
     }
 

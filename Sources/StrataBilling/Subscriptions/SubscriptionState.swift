@@ -7,7 +7,7 @@
 /// ```swift
 /// if subscription.state == .restricted { … }
 /// ```
-public enum SubscriptionState: String, Sendable, Hashable, CaseIterable {
+public enum SubscriptionState: String, Sendable, Hashable, CaseIterable, Decodable {
     case active
     case pastDue = "past_due"
     case restricted

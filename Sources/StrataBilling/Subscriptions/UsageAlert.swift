@@ -19,6 +19,14 @@ public struct UsageAlert: Sendable, Hashable {
     }
 }
 
+/// A `usage_alerts` row, read with `row.decode(UsageAlert.self)`.
+extension UsageAlert: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case threshold
+        case periodStart = "period_start", firedAt = "fired_at"
+    }
+}
+
 extension UsageAlert {
     /// The alerts of one subscription's period, lowest threshold first.
     static func all(_ conn: any SQLConnection, subscriptionID: Int64, periodStart: SQLTimestamp) throws -> [UsageAlert] {
@@ -26,12 +34,6 @@ extension UsageAlert {
             SELECT threshold, period_start, fired_at FROM usage_alerts
             WHERE subscription_id = \(subscriptionID) AND period_start = \(periodStart)
             ORDER BY threshold
-            """).map { row in
-            let percent: Int = try row.decode("threshold")
-            guard let threshold = UsageThreshold(rawValue: percent) else {
-                throw RowDecodingError(column: "threshold", message: "unknown threshold \(percent)")
-            }
-            return UsageAlert(threshold: threshold, periodStart: try row.decode("period_start"), firedAt: try row.decode("fired_at"))
-        }
+            """).map { try $0.decode(UsageAlert.self) }
     }
 }

@@ -9,7 +9,7 @@
 /// UsageThreshold.warning.isReached(used: 800, limit: 1_000)   // true
 /// UsageThreshold.limit.isReached(used: 999, limit: 1_000)     // false
 /// ```
-public enum UsageThreshold: Int, Sendable, Hashable, CaseIterable, Comparable {
+public enum UsageThreshold: Int, Sendable, Hashable, CaseIterable, Comparable, Decodable {
     case warning = 80
     case limit = 100
 

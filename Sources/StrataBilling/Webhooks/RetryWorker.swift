@@ -136,7 +136,7 @@ public struct RetryWorker: Sendable {
                     ORDER BY next_attempt_at, id LIMIT \(Int64(limit - rows.count)) \(unsafeRaw: skipLocked)
                     """)
             }
-            let events = try rows.map(WebhookEvent.init(row:))
+            let events = try rows.map { try $0.decode(WebhookEvent.self) }
             guard !events.isEmpty else { return [] }
             try conn.execute("""
                 UPDATE webhook_events SET state = \(WebhookEventState.processing.rawValue), lease_owner = \(worker),

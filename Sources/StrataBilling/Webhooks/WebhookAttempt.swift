@@ -32,14 +32,12 @@ public struct WebhookAttempt: Sendable, Hashable {
         self.error = error
         self.worker = worker
     }
+}
 
-    init(row: Row) throws {
-        let outcomeText: String = try row.decode("outcome")
-        guard let outcome = WebhookAttemptOutcome(rawValue: outcomeText) else {
-            throw RowDecodingError(column: "outcome", message: "unknown attempt outcome '\(outcomeText)'")
-        }
-        self.init(eventID: try row.decode("event_id"), number: try row.decode("attempt_number"),
-                  startedAt: try row.decode("started_at"), finishedAt: try row.decode("finished_at"),
-                  outcome: outcome, error: try row.decode("error"), worker: try row.decode("worker"))
+/// A `webhook_attempts` row, read with `row.decode(WebhookAttempt.self)`.
+extension WebhookAttempt: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case outcome, error, worker
+        case eventID = "event_id", number = "attempt_number", startedAt = "started_at", finishedAt = "finished_at"
     }
 }

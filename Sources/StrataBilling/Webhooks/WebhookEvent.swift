@@ -82,16 +82,14 @@ public struct WebhookEvent: Sendable, Hashable {
         lease_expires_at, last_error, received_at, processed_at
         """
 
-    init(row: Row) throws {
-        let stateText: String = try row.decode("state")
-        guard let state = WebhookEventState(rawValue: stateText) else {
-            throw RowDecodingError(column: "state", message: "unknown webhook state '\(stateText)'")
-        }
-        self.init(id: try row.decode("id"), provider: try row.decode("provider"), eventID: try row.decode("event_id"),
-                  type: try row.decode("event_type"), payload: try row.decode("payload"), state: state,
-                  attempts: try row.decode("attempts"), nextAttemptAt: try row.decode("next_attempt_at"),
-                  leaseOwner: try row.decode("lease_owner"), leaseExpiresAt: try row.decode("lease_expires_at"),
-                  lastError: try row.decode("last_error"), receivedAt: try row.decode("received_at"),
-                  processedAt: try row.decode("processed_at"))
+}
+
+/// A `webhook_events` row (``columns``), read with `row.decode(WebhookEvent.self)`.
+extension WebhookEvent: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case id, provider, payload, state, attempts
+        case eventID = "event_id", type = "event_type", nextAttemptAt = "next_attempt_at", leaseOwner = "lease_owner"
+        case leaseExpiresAt = "lease_expires_at", lastError = "last_error", receivedAt = "received_at"
+        case processedAt = "processed_at"
     }
 }

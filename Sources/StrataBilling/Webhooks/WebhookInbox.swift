@@ -109,7 +109,7 @@ public struct WebhookInbox: Sendable {
     /// One event by its row id, or `nil`.
     public func event(id: Int64) async throws -> WebhookEvent? {
         try await database.withConnection { conn in
-            try conn.queryFirst("SELECT \(WebhookEvent.columns) FROM webhook_events WHERE id = \(id)").map(WebhookEvent.init(row:))
+            try conn.queryFirst("SELECT \(WebhookEvent.columns) FROM webhook_events WHERE id = \(id)")?.decode(WebhookEvent.self)
         }
     }
 
@@ -118,7 +118,7 @@ public struct WebhookInbox: Sendable {
         try await database.withConnection { conn in
             try conn.queryFirst("""
                 SELECT \(WebhookEvent.columns) FROM webhook_events WHERE provider = \(provider) AND event_id = \(eventID)
-                """).map(WebhookEvent.init(row:))
+                """)?.decode(WebhookEvent.self)
         }
     }
 
@@ -128,7 +128,7 @@ public struct WebhookInbox: Sendable {
             try conn.query("""
                 SELECT \(WebhookEvent.columns) FROM webhook_events WHERE state = \(WebhookEventState.dead.rawValue)
                 ORDER BY updated_at DESC, id DESC LIMIT \(Int64(max(limit, 0)))
-                """).map(WebhookEvent.init(row:))
+                """).map { try $0.decode(WebhookEvent.self) }
         }
     }
 
@@ -138,7 +138,7 @@ public struct WebhookInbox: Sendable {
             try conn.query("""
                 SELECT event_id, attempt_number, started_at, finished_at, outcome, error, worker
                 FROM webhook_attempts WHERE event_id = \(eventID) ORDER BY attempt_number
-                """).map(WebhookAttempt.init(row:))
+                """).map { try $0.decode(WebhookAttempt.self) }
         }
     }
 
@@ -159,7 +159,7 @@ public struct WebhookInbox: Sendable {
             guard let row = try conn.queryFirst("SELECT \(WebhookEvent.columns) FROM webhook_events WHERE id = \(id) FOR UPDATE") else {
                 throw WebhookError.eventNotFound("\(id)")
             }
-            let before = try WebhookEvent(row: row)
+            let before = try row.decode(WebhookEvent.self)
             guard before.state == .dead else { throw WebhookError.notDead(eventID: "\(id)", state: before.state) }
             try conn.execute("""
                 UPDATE webhook_events SET state = \(WebhookEventState.pending.rawValue), attempts = \(0),
