@@ -177,23 +177,27 @@ public struct Migrator: Sendable {
                 guard let statement = record.uncertainStatement else {
                     throw MigrationError.refused("migration \(version)_\(record.name) has no statement of unknown outcome (\(record.stateSummary)): nothing to settle")
                 }
-                switch uncertain {
-                case .completed:
-                    try history.journal.markApplied(conn, version: version, statement: statement.number)
-                case .notCompleted:
-                    try history.journal.removeStarted(conn, version: version, statement: statement.number)
-                }
                 record.repairedBy = by
                 record.repairedAt = SQLTimestamp(Date())
                 record.statementChecksums = []
                 record.statementsApplied = uncertain == .completed ? statement.number : statement.number - 1
-                try history.update(conn, record)
+                try conn.inTransaction {
+                    switch uncertain {
+                    case .completed:
+                        try history.journal.markApplied(conn, version: version, statement: statement.number)
+                    case .notCompleted:
+                        try history.journal.removeStarted(conn, version: version, statement: statement.number)
+                    }
+                    try history.update(conn, record)
+                }
                 let next = uncertain == .completed ? statement.number + 1 : statement.number
                 return "migration \(version)_\(record.name): statement \(statement.number) recorded as \(uncertain == .completed ? "completed" : "not completed") by \(by); `strata migrate \(record.direction.rawValue)` resumes at statement \(next)"
             }
             if record.isIncomplete && record.direction == .down {
-                try history.delete(conn, version: version)
-                try history.journal.delete(conn, version: version)
+                try conn.inTransaction {
+                    try history.delete(conn, version: version)
+                    try history.journal.delete(conn, version: version)
+                }
                 return "migration \(version)_\(record.name): down marked as finished by hand (\(by)); it is now pending"
             }
             guard let m = migrations[version] else {
@@ -211,8 +215,10 @@ public struct Migrator: Sendable {
             record.repairedBy = by
             record.repairedAt = SQLTimestamp(Date())
             record.uncertainStatement = nil
-            try history.update(conn, record)
-            try history.journal.delete(conn, version: version)
+            try conn.inTransaction {
+                try history.update(conn, record)
+                try history.journal.delete(conn, version: version)
+            }
             return "migration \(version)_\(record.name): marked applied by \(by) (was: \(was))"
         }
     }
@@ -233,8 +239,7 @@ public struct Migrator: Sendable {
             guard !covered.isEmpty else {
                 throw MigrationError.refused("no migration has a version at or below \(version)")
             }
-            try conn.executeUnprepared("BEGIN")
-            do {
+            try conn.inTransaction {
                 for m in covered {
                     try history.insert(conn, HistoryRecord(
                         version: m.version, name: m.name, checksum: m.up.checksum.hex, direction: .up, state: .baseline,
@@ -243,10 +248,6 @@ public struct Migrator: Sendable {
                         statementChecksums: m.up.statements.map(MigrationExecutor.statementChecksum), error: nil,
                         failedStatement: nil, toolVersion: Self.toolVersion, repairedBy: nil, repairedAt: nil))
                 }
-                try conn.executeUnprepared("COMMIT")
-            } catch {
-                _ = try? conn.executeUnprepared("ROLLBACK")
-                throw error
             }
             return covered.map(\.version)
         }
