@@ -87,36 +87,31 @@ struct MigrationExecutor {
 
     private func runInTransaction(_ step: MigrationStep, on conn: any SQLConnection, existing: HistoryRecord?,
                                   started: ContinuousClock.Instant) throws {
-        try conn.executeUnprepared("BEGIN")
         var index = step.resumeAt
         do {
-            while index < step.statements.count {
-                try conn.executeUnprepared(step.statements[index].text)
-                index += 1
+            try conn.inTransaction {
+                while index < step.statements.count {
+                    try conn.executeUnprepared(step.statements[index].text)
+                    index += 1
+                }
+                if step.direction == .up {
+                    var record = newRecord(step, existing: existing)
+                    record.state = .applied
+                    record.statementsApplied = step.statements.count
+                    record.statementChecksums = step.statements.map(Self.statementChecksum)
+                    record.executionMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
+                    if existing != nil { try history.update(conn, record) } else { try history.insert(conn, record) }
+                } else {
+                    try history.delete(conn, version: step.migration.version)
+                }
+                // Rows an earlier statement-by-statement run of it left behind.
+                if existing != nil { try journal.delete(conn, version: step.migration.version) }
             }
-            if step.direction == .up {
-                var record = newRecord(step, existing: existing)
-                record.state = .applied
-                record.statementsApplied = step.statements.count
-                record.statementChecksums = step.statements.map(Self.statementChecksum)
-                record.executionMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
-                if existing != nil { try history.update(conn, record) } else { try history.insert(conn, record) }
-            } else {
-                try history.delete(conn, version: step.migration.version)
-            }
-            // Rows an earlier statement-by-statement run of it left behind.
-            if existing != nil { try journal.delete(conn, version: step.migration.version) }
-            try conn.executeUnprepared("COMMIT")
-        } catch let error as DatabaseError {
-            _ = try? conn.executeUnprepared("ROLLBACK")
-            guard index < step.statements.count else { throw error }
+        } catch let error as DatabaseError where index < step.statements.count {
             throw MigrationError.statementFailed(
                 file: displayPath(step.script.file), line: step.statements[index].line, statement: index + 1,
                 of: step.statements.count, error: error,
                 outcome: "rolled back: nothing of this migration was applied")
-        } catch {
-            _ = try? conn.executeUnprepared("ROLLBACK")
-            throw error
         }
     }
 
@@ -148,25 +143,35 @@ struct MigrationExecutor {
             if stored { try history.update(conn, record) } else { try history.insert(conn, record) }
             stored = true
         }
+        /// A statement that commits by itself and landed, whose journal row still says
+        /// `started`: it is marked applied with the next journal write (one round trip for
+        /// both), or here when the run stops.
+        var landed: Int?
+        func landedEntries() -> [StatementJournal.Entry] {
+            landed.map { [entry($0)] } ?? []
+        }
+        /// Marks the landed statement applied on its own, when no journal write follows
+        /// that could carry it: before a transaction of row statements (which a killed run
+        /// rolls back, mark included) and when the run stops.
+        func markLanded() throws {
+            guard let k = landed else { return }
+            // Landed: record it, even if a cancel meant for the run arrives now.
+            do {
+                try journal.markApplied(conn, version: version, statement: k + 1)
+            } catch let error as DatabaseError where error.category == .canceled {
+                try journal.markApplied(conn, version: version, statement: k + 1)
+            }
+            landed = nil
+        }
         /// Records how the run ended when a statement did not land, without hiding the reason.
         func recordStop() {
             do {
+                try markLanded()
                 try saveRecord()
             } catch {
                 logger.error("could not record in the history where the run stopped", metadata: ["error": "\(error)"])
             }
         }
-        func inTransaction(_ body: () throws -> Void) throws {
-            try conn.executeUnprepared("BEGIN")
-            do {
-                try body()
-                try conn.executeUnprepared("COMMIT")
-            } catch {
-                _ = try? conn.executeUnprepared("ROLLBACK")
-                throw error
-            }
-        }
-
         // The journal starts as the history says: rows an earlier run left for another
         // direction go, and a resumed run (also one recorded before the journal existed)
         // gets the rows of the statements it keeps, checked by `checkResumable` already.
@@ -174,7 +179,7 @@ struct MigrationExecutor {
             // A first run: no journal rows can exist for it (the history row goes last).
             try saveRecord()
         } else {
-            try inTransaction {
+            try conn.inTransaction {
                 try journal.delete(conn, version: version)
                 try journal.recordApplied(conn, version: version, (0..<step.resumeAt).map { entry($0) })
                 try saveRecord()
@@ -226,15 +231,15 @@ struct MigrationExecutor {
         }
         func commitGroup() throws {
             guard let last = group.last else { return }
-            try journal.recordApplied(conn, version: version, group.map { entry($0) })
-            try conn.executeUnprepared("COMMIT")
+            try journal.write(conn, version: version, group.map { entry($0) })
+            try conn.commitTransaction()
             record.statementsApplied = last + 1
             group = []
         }
         /// Rolls the open transaction back; returns the statements it undid.
         func rollbackGroup() -> [Int] {
             defer { group = [] }
-            if !conn.isBroken { _ = try? conn.executeUnprepared("ROLLBACK") }
+            if !conn.isBroken { _ = try? conn.rollbackTransaction() }
             return group
         }
 
@@ -253,7 +258,8 @@ struct MigrationExecutor {
             if manipulatesData[index] {
                 do {
                     if group.isEmpty {
-                        _ = try conn.executeUnprepared("BEGIN")
+                        try markLanded()
+                        try conn.beginTransaction()
                         groupStarted = .now
                     }
                     _ = try conn.executeUnprepared(statement.text)
@@ -270,7 +276,9 @@ struct MigrationExecutor {
                 }
             } else {
                 try commitGroup()
-                try journal.recordStarted(conn, version: version, entry(index, .started))
+                // Marks the statement before applied and announces this one: one round trip.
+                try journal.write(conn, version: version, landedEntries() + [entry(index, .started)])
+                landed = nil
                 do {
                     _ = try conn.executeUnprepared(statement.text)
                 } catch let error as DatabaseError {
@@ -287,30 +295,34 @@ struct MigrationExecutor {
                         throw failed(error, at: index)
                     }
                 }
-                // It landed: record it, even if a cancel meant for the statement arrives now.
-                do {
-                    try journal.markApplied(conn, version: version, statement: index + 1)
-                } catch let error as DatabaseError where error.category == .canceled {
-                    try journal.markApplied(conn, version: version, statement: index + 1)
-                }
+                // It landed: marked applied in the journal with the next write.
+                landed = index
                 record.statementsApplied = index + 1
             }
             index += 1
         }
 
         // Finished: the history row takes the checksums, the journal rows go.
-        try inTransaction {
-            if step.direction == .up {
-                record.state = .applied
-                record.error = nil
-                record.failedStatement = nil
-                record.statementsApplied = total
-                record.statementChecksums = statements.map(Self.statementChecksum)
-                try saveRecord()
-            } else if stored {
-                try history.delete(conn, version: version)
-            }
+        if step.direction == .up {
+            // No transaction needed: once the history row says applied, the journal is
+            // not read for this version, and its rows are cleared by the next run that
+            // touches the version (a `down`). The last statement's `started` row goes
+            // with the rest, never marked.
+            landed = nil
+            record.state = .applied
+            record.error = nil
+            record.failedStatement = nil
+            record.statementsApplied = total
+            record.statementChecksums = statements.map(Self.statementChecksum)
+            try saveRecord()
             try journal.delete(conn, version: version)
+        } else {
+            // Down: the history row and the journal rows go together, or a later `up`
+            // would find rows of a version it believes new.
+            try conn.inTransaction {
+                if stored { try history.delete(conn, version: version) }
+                try journal.delete(conn, version: version)
+            }
         }
     }
 

@@ -88,25 +88,27 @@ struct StatementJournal {
 
     /// Records statements as applied: one insert for all of them.
     func recordApplied(_ conn: any SQLConnection, version: MigrationVersion, _ entries: [Entry]) throws {
+        try write(conn, version: version, entries.map { var e = $0; e.state = .applied; return e })
+    }
+
+    /// Writes rows in the state each entry gives, in one statement per 1,000 rows: a new
+    /// row is inserted, an existing one (a `started` statement that has now landed) takes
+    /// the new state. So marking statement k applied and announcing statement k + 1 is one
+    /// round trip.
+    func write(_ conn: any SQLConnection, version: MigrationVersion, _ entries: [Entry]) throws {
         guard !entries.isEmpty else { return }
         let now = SQLTimestamp(Date())
+        let upsert = try dialect.upsertClause(conflictColumns: ["version", "statement"], updating: ["state", "recorded_at"])
         // At most 1,000 rows of 6 binds per insert: far below both servers' bind limits.
         for chunk in stride(from: 0, to: entries.count, by: 1000) {
             var query: SQLQuery = "INSERT INTO \(identifier: table) (version, statement, line, checksum, state, recorded_at) VALUES "
             for (i, e) in entries[chunk..<min(chunk + 1000, entries.count)].enumerated() {
                 if i > 0 { query.append(", ") }
-                query.append("(\(version.sqlValue), \(e.statement), \(e.line), \(e.checksum), \(State.applied.rawValue), \(now))")
+                query.append("(\(version.sqlValue), \(e.statement), \(e.line), \(e.checksum), \(e.state.rawValue), \(now))")
             }
+            query.append(" \(unsafeRaw: upsert)")
             try conn.execute(query)
         }
-    }
-
-    /// Records that a statement which commits by itself is about to be sent.
-    func recordStarted(_ conn: any SQLConnection, version: MigrationVersion, _ entry: Entry) throws {
-        try conn.execute("""
-            INSERT INTO \(identifier: table) (version, statement, line, checksum, state, recorded_at)
-            VALUES (\(version.sqlValue), \(entry.statement), \(entry.line), \(entry.checksum), \(State.started.rawValue), \(SQLTimestamp(Date())))
-            """)
     }
 
     /// Turns a `started` row into an `applied` one: the server answered.
