@@ -38,4 +38,151 @@ struct MigrationCompatibilityTests {
             #expect(try await !db.tableNames().contains("users"))
         }
     }
+
+    // MARK: Stored programs without DELIMITER (MariaDB)
+
+    private static let routinesUp = """
+        CREATE TABLE counter (id INT AUTO_INCREMENT PRIMARY KEY, label VARCHAR(40) NOT NULL, v INT NOT NULL);
+        CREATE TABLE x (a INT NOT NULL, note VARCHAR(40) NULL, `end` INT NULL);
+
+        # Written without DELIMITER, as a driver with multi-statements sends it; the body
+        # holds ';' and END in every form the grammar allows.
+        CREATE PROCEDURE fill(IN n INT) -- fills counter; END here is a comment
+        BEGIN
+          DECLARE i INT DEFAULT 0; # a hash comment; END IF;
+          DECLARE `end` INT DEFAULT 0;
+          DECLARE `begin` VARCHAR(20) DEFAULT 'BEGIN; END;';
+          outer_loop: LOOP
+            SET i = i + 1;
+            IF i > n THEN
+              LEAVE outer_loop;
+            END IF;
+            CASE
+              WHEN i = 1 THEN INSERT INTO counter (label, v) VALUES (`begin`, i);
+              WHEN i = 2 THEN INSERT INTO counter (label, v) VALUES ('two; END CASE', CASE WHEN n > 5 THEN 0 ELSE i END);
+              ELSE inner_block: BEGIN
+                SET `end` = 0;
+                REPEAT SET `end` = `end` + 1; UNTIL `end` >= i END REPEAT;
+                WHILE `end` > 1 DO SET `end` = `end` - 1; END WHILE;
+                INSERT INTO counter (label, v) VALUES (IF(`end` = 1, "it's; END", 'other'), i);
+              END inner_block;
+            END CASE;
+          END LOOP outer_loop;
+        END;
+
+        CREATE TRIGGER x_defaults BEFORE INSERT ON x FOR EACH ROW
+        BEGIN
+          IF NEW.note IS NULL THEN
+            SET NEW.note = 'filled; by END trigger';
+          END IF;
+          SET NEW.`end` = NEW.a * 2;
+        END;
+        CREATE TRIGGER x_after AFTER INSERT ON x FOR EACH ROW INSERT INTO counter (label, v) VALUES ('x', NEW.a);
+
+        CREATE DEFINER=CURRENT_USER FUNCTION label_of(v INT) RETURNS VARCHAR(10) DETERMINISTIC
+        BEGIN
+          RETURN CASE WHEN v < 0 THEN 'neg' WHEN v = 0 THEN 'zero' ELSE 'pos' END;
+        END;
+
+        CREATE EVENT purge_counter ON SCHEDULE EVERY 1 DAY DO BEGIN DELETE FROM counter WHERE v < 0; END;
+
+        BEGIN NOT ATOMIC
+          DECLARE k INT DEFAULT 0;
+          WHILE k < 2 DO SET k = k + 1; INSERT INTO counter (label, v) VALUES ('anon', 100 + k); END WHILE;
+        END;
+        """
+
+    private static let routinesDown = """
+        DROP EVENT purge_counter;
+        DROP FUNCTION label_of;
+        DROP TRIGGER x_after;
+        DROP TRIGGER x_defaults;
+        DROP PROCEDURE fill;
+        DROP TABLE x;
+        DROP TABLE counter;
+        """
+
+    @Test func storedProgramsWithoutDelimiterApplyAndWork() async throws {
+        let fixture = try MigrationFixture([
+            "0001_routines.up.sql": Self.routinesUp, "0001_routines.down.sql": Self.routinesDown,
+        ])
+        try await withFreshDatabase(.mysql) { db, url in
+            var r = try await migrate(["up"], url: url, dir: fixture.root)
+            #expect(r.status == 0, "\(r.stderr)")
+            let total = try await db.withConnection {
+                try $0.queryFirst("SELECT statements_total AS n FROM strata_schema_history WHERE version = 1")?.decode("n", as: Int64.self)
+            }
+            // Two tables, the procedure, two triggers, the function, the event, the block.
+            #expect(total == 8)
+            let rows = try await db.withConnection { conn -> [String] in
+                try conn.executeUnprepared("CALL fill(4)")
+                try conn.executeUnprepared("INSERT INTO x (a) VALUES (3)")
+                return try conn.query("SELECT CONCAT(label, '=', v) AS r FROM counter ORDER BY id").map { try $0.decode("r", as: String.self) }
+            }
+            #expect(rows == ["anon=101", "anon=102", "BEGIN; END;=1", "two; END CASE=2", "it's; END=3", "it's; END=4", "x=3"])
+            let x = try await db.withConnection { conn in
+                try conn.queryFirst("SELECT CONCAT(note, '/', `end`, '/', label_of(-1), label_of(0), label_of(5)) AS r FROM x")?.decode("r", as: String.self)
+            }
+            #expect(x == "filled; by END trigger/6/negzeropos")
+            r = try await migrate(["down", "--all"], url: url, dir: fixture.root)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try await !db.tableNames().contains("counter"))
+        }
+    }
+
+    // MARK: DELIMITER chunks of several statements (MariaDB)
+
+    @Test func aDelimiterChunkOfSeveralStatementsRunsStatementByStatement() async throws {
+        let fixture = try MigrationFixture([
+            "0001_greet.up.sql": """
+                DELIMITER $$
+                DROP PROCEDURE IF EXISTS greet; -- as many projects start a chunk
+                CREATE PROCEDURE greet(IN who VARCHAR(20), OUT msg VARCHAR(40))
+                BEGIN
+                  SET msg = CONCAT('hello; ', who);
+                END;$$
+                DROP FUNCTION IF EXISTS twice$$
+                CREATE FUNCTION twice(n INT) RETURNS INT DETERMINISTIC
+                BEGIN
+                  RETURN n * 2;
+                END$$
+                DELIMITER ;
+                """,
+            "0001_greet.down.sql": "DROP FUNCTION twice;\nDROP PROCEDURE greet;",
+        ])
+        try await withFreshDatabase(.mysql) { db, url in
+            var r = try await migrate(["plan"], url: url, dir: fixture.root)
+            #expect(r.stdout.contains("-- line 2") && r.stdout.contains("-- line 3") && r.stdout.contains("-- line 8"), "\(r.stdout)")
+            r = try await migrate(["up"], url: url, dir: fixture.root)
+            #expect(r.status == 0, "\(r.stderr)")
+            let greeting = try await db.withConnection { conn in
+                try conn.executeUnprepared("CALL greet('you', @m)")
+                return try conn.queryFirst("SELECT CONCAT(@m, ' ', twice(21)) AS g")?.decode("g", as: String.self)
+            }
+            #expect(greeting == "hello; you 42")
+            r = try await migrate(["status", "--json"], url: url, dir: fixture.root)
+            let entry = (r.json?["migrations"] as? [[String: Any]])?.first
+            #expect(entry?["state"] as? String == "applied", "\(r.stdout)")
+            let counts = try await db.withConnection { conn in
+                try conn.queryFirst("SELECT CONCAT(statements_applied, '/', statements_total) AS c FROM strata_schema_history")?.decode("c", as: String.self)
+            }
+            #expect(counts == "4/4", "each statement of the chunk is known and recorded")
+
+            // A chunk whose second statement fails names that statement's line, and the
+            // first one stays recorded as applied.
+            try fixture.write("0002_bad.up.sql", """
+                DELIMITER //
+                CREATE TABLE t1 (a INT);
+                CREATE TABLE t1 (a INT);//
+                DELIMITER ;
+                """)
+            try fixture.write("0002_bad.down.sql", "DROP TABLE t1;")
+            r = try await migrate(["up"], url: url, dir: fixture.root)
+            #expect(r.status == 1)
+            #expect(r.stderr.contains("0002_bad.up.sql:3:") && r.stderr.contains("statement 2 of 2"), "\(r.stderr)")
+            r = try await migrate(["status", "--json"], url: url, dir: fixture.root)
+            let bad = (r.json?["migrations"] as? [[String: Any]])?.last
+            #expect(bad?["state"] as? String == "failed", "\(r.stdout)")
+        }
+    }
 }
