@@ -185,4 +185,75 @@ struct MigrationCompatibilityTests {
             #expect(bad?["state"] as? String == "failed", "\(r.stdout)")
         }
     }
+
+    // MARK: Going down after a failure
+
+    private func userTables(_ db: Database) async throws -> [String] {
+        try await db.tableNames().filter { !$0.hasPrefix("strata_") }
+    }
+
+    private func states(_ url: DatabaseURL, _ dir: URL) async throws -> [String] {
+        let r = try await migrate(["status", "--json"], url: url, dir: dir)
+        return (r.json?["migrations"] as? [[String: Any]])?.compactMap { $0["state"] as? String } ?? []
+    }
+
+    @Test(arguments: Backend.allCases)
+    func downPassesAMigrationThatFailedAtItsFirstStatement(_ backend: Backend) async throws {
+        let fixture = try MigrationFixture([
+            "0001_a.up.sql": PortableSQL.createTable("a"), "0001_a.down.sql": PortableSQL.dropTable("a"),
+            "0002_b.up.sql": PortableSQL.createTable("b"), "0002_b.down.sql": PortableSQL.dropTable("b"),
+            // Fails at once: `a` exists.
+            "0003_c.up.sql": PortableSQL.createTable("a") + ";\n" + PortableSQL.createTable("c") + ";",
+            "0003_c.down.sql": PortableSQL.dropTable("c"),
+        ])
+        try await withFreshDatabase(backend) { db, url in
+            var r = try await migrate(["up"], url: url, dir: fixture.root)
+            #expect(r.status == 1 && r.stderr.contains("0003_c.up.sql:1:"), "\(r.stderr)")
+            // MySQL records the failure; PostgreSQL rolled it back with its transaction.
+            #expect(try await states(url, fixture.root) == ["applied", "applied", backend == .mysql ? "failed" : "pending"])
+
+            r = try await migrate(["down", "--all"], url: url, dir: fixture.root)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("forgot 3_c") == (backend == .mysql), "\(r.stdout)")
+            #expect(try await userTables(db).isEmpty)
+            #expect(try await states(url, fixture.root) == ["pending", "pending", "pending"])
+            let rows = try await db.withConnection {
+                try $0.queryFirst("SELECT COUNT(*) AS n FROM strata_schema_history")?.decode("n", as: Int64.self)
+            }
+            #expect(rows == 0, "the failed record went with the down")
+
+            // Fixed, the three go up in order.
+            try fixture.write("0003_c.up.sql", PortableSQL.createTable("c"))
+            r = try await migrate(["up"], url: url, dir: fixture.root)
+            #expect(r.status == 0, "\(r.stderr)")
+            let order = r.stdout.split(separator: "\n").filter { $0.hasPrefix("up ") }.map { $0.split(separator: " ").dropFirst().first.map(String.init) ?? "" }
+            #expect(order == ["0001_a", "0002_b", "0003_c"], "\(r.stdout)")
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func downStillRefusesAMigrationThatAppliedSomeStatements(_ backend: Backend) async throws {
+        let fixture = try MigrationFixture([
+            "0001_a.up.sql": PortableSQL.createTable("a"), "0001_a.down.sql": PortableSQL.dropTable("a"),
+            "0002_b.up.sql": PortableSQL.createTable("b"), "0002_b.down.sql": PortableSQL.dropTable("b"),
+            // Statement 1 lands, statement 2 fails: `a` exists.
+            "0003_c.up.sql": PortableSQL.createTable("c") + ";\n" + PortableSQL.createTable("a") + ";",
+            "0003_c.down.sql": PortableSQL.dropTable("c"),
+        ])
+        try await withFreshDatabase(backend) { db, url in
+            var r = try await migrate(["up"], url: url, dir: fixture.root)
+            #expect(r.status == 1 && r.stderr.contains("0003_c.up.sql:2:"), "\(r.stderr)")
+            r = try await migrate(["down", "--all"], url: url, dir: fixture.root)
+            switch backend {
+            case .mysql:
+                #expect(r.status == 1, "\(r.stdout)")
+                #expect(r.stderr.contains("migration 3_c is partly applied (failed at statement 2 of 2"), "\(r.stderr)")
+                #expect(try await userTables(db) == ["a", "b", "c"], "nothing was reverted")
+            case .postgres:
+                // The failed migration left nothing, not even a record.
+                #expect(r.status == 0, "\(r.stderr)")
+                #expect(try await userTables(db).isEmpty)
+            }
+        }
+    }
 }

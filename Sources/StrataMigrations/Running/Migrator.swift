@@ -42,6 +42,9 @@ public struct MigrationRunReport: Sendable {
     public init() {}
     public var completed: [(step: MigrationStep, duration: Duration)] = []
     public var lockWait: Duration = .zero
+    /// Ups that had failed before any statement landed, which a `down` took out of the
+    /// history (they are pending again): see ``HistoryRecord/changedNothing``.
+    public var forgotten: [HistoryRecord] = []
 }
 
 /// Applies, reverts and reports on versioned SQL migrations, on any backend.
@@ -125,7 +128,26 @@ public struct Migrator: Sendable {
             try history.create(conn)
             let records = try history.records(conn)
             try checkDrift(records)
-            let steps = try planner(records).plan(request)
+            let planner = planner(records)
+            let steps = try planner.plan(request)
+            let forgotten = planner.forgottenByDown(request, steps: steps)
+            if !forgotten.isEmpty {
+                try conn.executeUnprepared("BEGIN")
+                do {
+                    for record in forgotten {
+                        try history.journal.delete(conn, version: record.version)
+                        try history.delete(conn, version: record.version)
+                        logger.info("forgot a failed migration that applied nothing", metadata: [
+                            "version": "\(record.version)", "name": "\(record.name)",
+                        ])
+                    }
+                    try conn.executeUnprepared("COMMIT")
+                } catch {
+                    _ = try? conn.executeUnprepared("ROLLBACK")
+                    throw error
+                }
+                report.forgotten = forgotten
+            }
             var byVersion = Dictionary(records.map { ($0.version, $0) }, uniquingKeysWith: { a, _ in a })
             for step in steps {
                 progress(.started(step))
