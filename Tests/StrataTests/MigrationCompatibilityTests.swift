@@ -256,4 +256,61 @@ struct MigrationCompatibilityTests {
             }
         }
     }
+
+    // MARK: The server's session settings (MariaDB)
+
+    private static let zeroDateTable =
+        "CREATE TABLE legacy (id INT PRIMARY KEY, created DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00')"
+
+    @Test func aMigrationRunsUnderTheServersSessionSettingsNotTheServicesStrictOnes() async throws {
+        let fixture = try MigrationFixture([
+            "0001_legacy.up.sql": Self.zeroDateTable + """
+                ;
+                CREATE TABLE seen AS SELECT
+                  @@SESSION.sql_mode = @@GLOBAL.sql_mode AS same_mode,
+                  @@SESSION.time_zone = @@GLOBAL.time_zone AS same_zone,
+                  @@SESSION.tx_isolation = @@GLOBAL.tx_isolation AS same_isolation,
+                  @@SESSION.character_set_connection AS charset,
+                  @@SESSION.collation_connection = (SELECT DEFAULT_COLLATE_NAME FROM information_schema.CHARACTER_SETS
+                                                    WHERE CHARACTER_SET_NAME = 'utf8mb4') AS default_collation;
+                INSERT INTO legacy (id) VALUES (1);
+                SET SESSION foreign_key_checks = 0;
+                """,
+            "0001_legacy.down.sql": "DROP TABLE seen;\nDROP TABLE legacy;",
+        ])
+        try await withFreshDatabase(.mysql, maxConnections: 1) { db, url in
+            // The test can fail: the services' strict session refuses the table.
+            await #expect(throws: DatabaseError.self) {
+                try await db.withConnection { try $0.executeUnprepared(Self.zeroDateTable) }
+            }
+            var r = try await migrate(["up"], url: url, dir: fixture.root)
+            #expect(r.status == 0, "\(r.stderr)")
+            let seen = try await db.withConnection { conn in
+                try conn.queryFirst("""
+                    SELECT CONCAT(same_mode, same_zone, same_isolation, '/', charset, '/', default_collation) AS s FROM seen
+                    """)?.decode("s", as: String.self)
+            }
+            #expect(seen == "111/utf8mb4/1")
+            let created = try await db.withConnection {
+                try $0.queryFirst("SELECT CAST(created AS CHAR) AS c FROM legacy")?.decode("c", as: String.self)
+            }
+            #expect(created == "0000-00-00 00:00:00")
+            r = try await migrate(["status", "--json"], url: url, dir: fixture.root)
+            #expect((r.json?["migrations"] as? [[String: Any]])?.first?["state"] as? String == "applied", "\(r.stdout)")
+
+            // Through the library, on a pool of one connection shared with the services:
+            // after the run, the pool's session is the services' strict one again, and
+            // what the migration itself set (foreign_key_checks) did not stay.
+            r = try await migrate(["down"], url: url, dir: fixture.root)
+            #expect(r.status == 0, "\(r.stderr)")
+            try await fixture.migrator(db, backend: .mysql).run(.up())
+            let session = try await db.withConnection { conn in
+                try conn.queryFirst("""
+                    SELECT CONCAT(@@SESSION.sql_mode LIKE '%STRICT_ALL_TABLES%', @@SESSION.foreign_key_checks, '/',
+                                  @@SESSION.tx_isolation, '/', @@SESSION.collation_connection) AS s
+                    """)?.decode("s", as: String.self)
+            }
+            #expect(session == "1ON/READ-COMMITTED/utf8mb4_unicode_ci")
+        }
+    }
 }

@@ -302,6 +302,10 @@ public struct Migrator: Sendable {
 
     /// Holds the lock on one connection for the whole of `body`, released on every path.
     ///
+    /// `body` runs under the dialect's ``SQLDialect/migrationSessionSetup`` (the server's
+    /// own session settings, as its command-line client gets them), and the connection
+    /// is closed afterwards rather than handed back to services with that session.
+    ///
     /// `body` runs whole on the connection's thread; its third argument tells whether the
     /// calling task was cancelled meanwhile, so it can stop between statements (a cancel
     /// during a statement reaches the server through the pool).
@@ -324,6 +328,11 @@ public struct Migrator: Sendable {
                                      isCancelled: @escaping @Sendable () -> Bool,
                                      _ body: @escaping @Sendable (any SQLConnection, inout MigrationRunReport) throws -> T) async throws -> T {
         try await database.withConnection { conn in
+            // The run's session is the migrations' (the dialect's migration session, and
+            // whatever the files set: sql_mode, foreign_key_checks, search_path…): the
+            // connection is retired after it, so the pool opens a fresh one, set up for
+            // the services, when it is next needed.
+            defer { conn.close() }
             var report = MigrationRunReport()
             if useLock {
                 let start = ContinuousClock.now
@@ -334,6 +343,7 @@ public struct Migrator: Sendable {
                 report.lockWait = ContinuousClock.now - start
             }
             defer { if useLock { lock.release(conn) } }
+            for sql in conn.dialect.migrationSessionSetup { try conn.executeUnprepared(sql) }
             return try body(conn, &report)
         }
     }
