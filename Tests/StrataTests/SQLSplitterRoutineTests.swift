@@ -1,3 +1,4 @@
+import Foundation
 import StrataMigrations
 import Testing
 
@@ -136,6 +137,18 @@ import Testing
         // A block still open where the chunk ends.
         #expect(try texts("DELIMITER //\nSELECT 0; CREATE PROCEDURE p() BEGIN SELECT 1;//\nDELIMITER ;")
             == ["SELECT 0; CREATE PROCEDURE p() BEGIN SELECT 1;"])
+    }
+
+    @Test func theLoaderWarnsAboutAChunkSentWhole() throws {
+        let fixture = try MigrationFixture([
+            "1_a.up.sql": "SELECT 0;\nDELIMITER //\nSELECT 1; END; SELECT 2//\nDELIMITER ;\nCREATE PROCEDURE p() BEGIN SELECT 1; END;",
+            "1_a.down.sql": "DROP PROCEDURE p;",
+        ])
+        let set = try MigrationLoader.load(directory: fixture.root, dialect: .mysql)
+        #expect(set.migrations.first?.up.statements.map(\.isUnsplitChunk) == [false, true, false])
+        #expect(set.warnings.map(\.description) == [
+            "1_a.up.sql:3: warning: the BEGIN … END blocks of this DELIMITER chunk do not balance, so it runs as one statement, as the mysql client sends it; if it holds several, give each its own delimiter",
+        ])
     }
 
     @Test func mysqldumpRoutinesStillSplitAsBefore() throws {

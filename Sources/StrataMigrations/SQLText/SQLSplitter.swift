@@ -57,13 +57,16 @@ public enum SQLSplitter {
         func finishChunk() {
             if dialect == .mysql, compound.isOpen, pieces.count > 0 { chunkIsConsistent = false }
             finishPiece()
+            var unsplit = false
             if !chunkIsConsistent, let first = pieces.first, let last = pieces.last, pieces.count > 1 {
                 // Where the grammar tracker lost its way, the chunk goes as the `mysql`
                 // client sends it: whole.
                 pieces = [(first.range.lowerBound..<last.range.upperBound, first.line)]
+                unsplit = true
             }
             for piece in pieces {
-                statements.append(SQLStatement(text: lexer.text(piece.range), line: piece.line, index: statements.count))
+                statements.append(SQLStatement(text: lexer.text(piece.range), line: piece.line, index: statements.count,
+                                               isUnsplitChunk: unsplit))
             }
             pieces = []
             chunkIsConsistent = true
