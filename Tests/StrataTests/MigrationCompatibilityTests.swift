@@ -183,6 +183,25 @@ struct MigrationCompatibilityTests {
             r = try await migrate(["status", "--json"], url: url, dir: fixture.root)
             let bad = (r.json?["migrations"] as? [[String: Any]])?.last
             #expect(bad?["state"] as? String == "failed", "\(r.stdout)")
+            #expect(bad?["statements_applied"] as? Int == 1, "\(r.stdout)")
+
+            // A chunk the grammar cannot cut goes whole, and the history says so.
+            r = try await migrate(["repair", "2"], url: url, dir: fixture.root)
+            #expect(r.status == 0, "\(r.stderr)")
+            r = try await migrate(["down"], url: url, dir: fixture.root)
+            #expect(r.status == 0, "\(r.stderr)")
+            try fixture.write("0002_bad.up.sql", """
+                DELIMITER //
+                CREATE TABLE t2 (a INT); END; CREATE TABLE t3 (a INT);//
+                DELIMITER ;
+                """)
+            try fixture.write("0002_bad.down.sql", "DROP TABLE t2;")
+            r = try await migrate(["up"], url: url, dir: fixture.root)
+            #expect(r.status == 1)
+            #expect(r.stderr.contains("0002_bad.up.sql:2: warning: the BEGIN … END blocks of this DELIMITER chunk do not balance"), "\(r.stderr)")
+            r = try await migrate(["status", "--json"], url: url, dir: fixture.root)
+            let whole = (r.json?["migrations"] as? [[String: Any]])?.last
+            #expect((whole?["error"] as? String)?.contains("a DELIMITER chunk sent whole") == true, "\(r.stdout)")
         }
     }
 
