@@ -22,6 +22,18 @@ public struct MySQLDialect: SQLDialect {
     /// MariaDB has it from 10.6, MySQL from 8.0.
     public var forUpdateSkipLocked: String { "FOR UPDATE SKIP LOCKED" }
 
+    /// The server's own `sql_mode`, `time_zone` and (MariaDB) isolation level, as the
+    /// `mariadb` client gets them, instead of the services' strict UTC `READ COMMITTED`
+    /// session. The character set stays utf8mb4, since migration files are read as
+    /// UTF-8, with utf8mb4's default collation, as a client asking for utf8mb4 gets.
+    /// The isolation variable is `tx_isolation` on MariaDB and `transaction_isolation` on
+    /// MySQL 8, which has no other: MariaDB's executable comment keeps MySQL at
+    /// `READ COMMITTED`.
+    public var migrationSessionSetup: [String] {
+        ["SET NAMES utf8mb4, time_zone = @@GLOBAL.time_zone, sql_mode = @@GLOBAL.sql_mode"
+            + " /*M!100000 , tx_isolation = @@GLOBAL.tx_isolation */"]
+    }
+
     /// `DATABASE()`: MySQL's schema is the database.
     public var currentSchemaExpression: String { "DATABASE()" }
 

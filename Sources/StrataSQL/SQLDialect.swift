@@ -57,6 +57,17 @@ public protocol SQLDialect: Sendable {
     /// for the current database. Default: `current_schema()`.
     var currentSchemaExpression: String { get }
 
+    /// Statements that give a migration run's session the settings the server gives
+    /// its own command-line client, undoing those the driver set for the services.
+    ///
+    /// A migration folder is written for the database's own client (`psql`, `mariadb`),
+    /// under the server's configured defaults: a `DEFAULT '0000-00-00'` that the server's
+    /// `sql_mode` accepts must not fail because the services' session is stricter. The
+    /// migration runner sends these on its connection before the first migration and
+    /// retires the connection after the run, so the services never see that session.
+    /// Default: none (the driver's session is the server's).
+    var migrationSessionSetup: [String] { get }
+
     /// Suffix for `CREATE TABLE (…)`: engine and character set. Default: empty.
     var createTableSuffix: String { get }
 
@@ -80,6 +91,7 @@ extension SQLDialect {
     public var forUpdateSkipLocked: String { "FOR UPDATE SKIP LOCKED" }
     public func forUpdate(of alias: String) -> String { "FOR UPDATE" }
     public var createTableSuffix: String { "" }
+    public var migrationSessionSetup: [String] { [] }
     public var currentSchemaExpression: String { "current_schema()" }
 
     public func columnType(_ type: SQLColumnType) -> String {

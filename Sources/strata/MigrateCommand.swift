@@ -124,10 +124,16 @@ func runMigration(_ request: MigrationRequest, migration: MigrationOptions, conn
                         "resumed_at": c.step.resumeAt > 0 ? c.step.resumeAt + 1 : NSNull() as Any,
                         "ms": milliseconds(c.duration),
                     ] as [String: Any] },
+                    "forgotten": report.forgotten.map { ["version": $0.version.description, "name": $0.name] },
                     "lock_wait_ms": milliseconds(report.lockWait),
                     "total_ms": milliseconds(total),
                 ])
-            } else if report.completed.isEmpty {
+                return
+            }
+            for record in report.forgotten {
+                print("forgot \(record.version)_\(record.name): it failed before any statement was applied, and is pending again")
+            }
+            if report.completed.isEmpty {
                 print("nothing to do: the database is \(verb == "down" ? "at the requested version" : "up to date")")
             } else {
                 print("\(report.completed.count) migration\(report.completed.count == 1 ? "" : "s") \(verb == "down" ? "reverted" : "applied") in \(formatMilliseconds(total))")

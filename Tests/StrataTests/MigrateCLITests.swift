@@ -174,7 +174,7 @@ struct MigrateCLITests {
     }
 
     @Test(arguments: [
-        ("1_Bad-Name.up.sql", "bad name"),
+        ("3_.up.sql", "empty name"),
         ("1_dup.down.sql", "duplicate version"),
         ("2_x.up.sql", "no matching .down.sql"),
         ("01_a.up.sql", "duplicate version"),

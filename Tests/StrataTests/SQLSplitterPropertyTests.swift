@@ -19,8 +19,6 @@ private struct SplitMix64: RandomNumberGenerator {
 /// exactly what the splitter must give back.
 private struct StatementGenerator {
     let dialect: SQLSplitDialect
-    /// Whether a bare `;` may appear inside a statement (MySQL under another `DELIMITER`).
-    let bareSemicolons: Bool
     var random: SplitMix64
 
     private static let common = [
@@ -51,7 +49,6 @@ private struct StatementGenerator {
     }
 
     private mutating func fragment() -> String {
-        if bareSemicolons, Int.random(in: 0..<6, using: &random) == 0 { return ["BEGIN", ";", "END"].randomElement(using: &random)! }
         if Int.random(in: 0..<4, using: &random) == 0 { return word() }
         let specific = dialect == .postgres ? Self.postgres : Self.mysql
         return (Self.common + specific).randomElement(using: &random)!
@@ -60,10 +57,17 @@ private struct StatementGenerator {
     private mutating func word() -> String {
         let letters = Array("abcdefghijklmnopqrstuvwxyz_0123456789")
         let first = letters[Int.random(in: 0..<27, using: &random)]
-        return String(first) + String((0..<Int.random(in: 0...7, using: &random)).map { _ in
+        let word = String(first) + String((0..<Int.random(in: 0...7, using: &random)).map { _ in
             letters.randomElement(using: &random)!
         })
+        // Words that shape a MySQL stored program's body would make a different script.
+        return Self.keywords.contains(word) ? word + "_" : word
     }
+
+    private static let keywords: Set<String> = [
+        "begin", "end", "if", "case", "loop", "repeat", "while", "for", "do", "then", "else", "row", "until",
+        "handler", "atomic", "not", "procedure", "function", "trigger", "event", "definer",
+    ]
 
     /// Noise between statements that must not become a statement.
     mutating func noise(delimiter: String) -> String {
@@ -79,8 +83,7 @@ private func lineOf(offset: Int, in script: String) -> Int {
 @Suite struct SQLSplitterPropertyTests {
     @Test(arguments: SQLSplitDialect.allCases)
     func joinedStatementsSplitBackIntoTheSameStatements(dialect: SQLSplitDialect) throws {
-        var generator = StatementGenerator(dialect: dialect, bareSemicolons: false,
-                                           random: SplitMix64(state: dialect == .postgres ? 2024 : 1105))
+        var generator = StatementGenerator(dialect: dialect, random: SplitMix64(state: dialect == .postgres ? 2024 : 1105))
         for _ in 0..<600 {
             var script = generator.noise(delimiter: ";")
             var expected: [SQLStatement] = []
@@ -95,16 +98,32 @@ private func lineOf(offset: Int, in script: String) -> Int {
         }
     }
 
-    @Test func mysqlBodiesUnderAnotherDelimiterSplitBackWhole() throws {
-        var generator = StatementGenerator(dialect: .mysql, bareSemicolons: true, random: SplitMix64(state: 77))
+    @Test func mysqlChunksUnderAnotherDelimiterSplitAsTheServerReadsThem() throws {
+        // The `mysql` client sends a chunk whole, with multi-statements; the server then
+        // runs its statements one by one, a routine's `;`-separated body staying whole.
+        var generator = StatementGenerator(dialect: .mysql, random: SplitMix64(state: 77))
         for _ in 0..<500 {
             let delimiter = ["//", "$$", ";;"].randomElement(using: &generator.random)!
             var script = "DELIMITER \(delimiter)\n"
             var expected: [SQLStatement] = []
-            for index in 0..<Int.random(in: 1...5, using: &generator.random) {
-                let text = generator.statement()
-                expected.append(SQLStatement(text: text, line: lineOf(offset: script.utf8.count, in: script), index: index))
-                script += text + delimiter + "\n" + generator.noise(delimiter: delimiter)
+            for _ in 0..<Int.random(in: 1...4, using: &generator.random) {
+                let line = lineOf(offset: script.utf8.count, in: script)
+                let bodyCount = Int.random(in: 1...3, using: &generator.random)
+                if Bool.random(using: &generator.random) {
+                    var text = "CREATE PROCEDURE p\(expected.count)()\nBEGIN\n"
+                    for _ in 0..<bodyCount { text += "  " + generator.statement() + ";\n" }
+                    text += "END"
+                    expected.append(SQLStatement(text: text, line: line, index: expected.count))
+                    script += text + delimiter + "\n"
+                } else {
+                    for index in 0..<bodyCount {
+                        let text = generator.statement()
+                        expected.append(SQLStatement(text: text, line: lineOf(offset: script.utf8.count, in: script),
+                                                     index: expected.count))
+                        script += text + (index + 1 < bodyCount ? ";\n" : delimiter + "\n")
+                    }
+                }
+                script += generator.noise(delimiter: delimiter)
             }
             script += "delimiter ;\n"
             let statements = try SQLSplitter.split(script, dialect: .mysql)

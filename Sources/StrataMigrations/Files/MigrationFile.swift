@@ -1,13 +1,18 @@
 /// The name of a migration file, parsed: `<version>_<name>.up.sql` or `.down.sql`.
 ///
 /// This is the golang-migrate naming, so existing golang-migrate folders load as they
-/// are. The version is one to 20 digits and not zero; the name is lowercase ASCII
-/// letters, digits and underscores.
+/// are. The version is one to 20 digits and not zero. The name is whatever stands
+/// between the version's underscore and `.up.sql` / `.down.sql`, as golang-migrate's
+/// `^([0-9]+)_(.*)\.(down|up)\.(.*)$` takes it: mixed case, dots, dashes and spaces
+/// included (`0001_Initial_Schema`, `0002_add.users.table`). Only an empty name and one
+/// holding a control character are refused: the name goes into the history table and
+/// into one-line messages, where a tab or a line break would garble them.
 ///
 /// ```swift
 /// let file = try MigrationFile(path: "postgres/0003_wallets.up.sql")
 /// // file.version == MigrationVersion("3"), file.versionSpelling == "0003",
 /// // file.name == "wallets", file.direction == .up
+/// try MigrationFile(path: "0002_add.users.table.up.sql").name   // "add.users.table"
 /// ```
 public struct MigrationFile: Hashable, Sendable {
     /// The file's path relative to the migrations directory, such as
@@ -49,9 +54,15 @@ public struct MigrationFile: Hashable, Sendable {
                 file: path, message: "bad version \"\(versionSpelling)\": expected a positive integer of 1 to 20 digits")
         }
         self.version = version
-        guard !name.isEmpty, name.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F })
-        else {
-            throw MigrationLoadError(file: path, message: "bad name \"\(name)\": expected [a-z0-9_]+")
+        guard !name.isEmpty else {
+            throw MigrationLoadError(file: path, message: "empty name: expected <version>_<name>.up.sql or .down.sql")
+        }
+        if let control = name.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+            let hex = String(control.value, radix: 16, uppercase: true)
+            let code = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            throw MigrationLoadError(
+                file: path.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : String($0) }.joined(),
+                message: "bad name: it holds the control character \(code)")
         }
     }
 

@@ -110,6 +110,13 @@ public enum MigrationLoader {
                     file: upFile.path,
                     message: "no matching .down.sql (add one, or mark the up with -- strata:irreversible)")
             }
+            for script in [up, down].compactMap({ $0 }) {
+                for statement in script.statements where statement.isUnsplitChunk {
+                    warnings.append(MigrationWarning(
+                        file: script.file.path, line: statement.line,
+                        message: "the BEGIN … END blocks of this DELIMITER chunk do not balance, so it runs as one statement, as the mysql client sends it; if it holds several, give each its own delimiter"))
+                }
+            }
             migrations.append(Migration(up: up, down: down))
         }
         return MigrationSet(dialect: dialect, migrations: migrations, warnings: warnings)

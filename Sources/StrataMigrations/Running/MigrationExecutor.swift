@@ -210,6 +210,10 @@ struct MigrationExecutor {
         func failed(_ error: DatabaseError, at failing: Int, rolledBack: [Int] = [], uncertain: Bool = false) -> MigrationError {
             record.state = .failed
             record.error = error.description
+            if statements[failing].isUnsplitChunk {
+                // The history says the statement was a whole chunk, not one the grammar knew.
+                record.error = error.description + " (a DELIMITER chunk sent whole: its BEGIN … END blocks do not balance)"
+            }
             record.failedStatement = failing + 1
             let done = record.statementsApplied
             var outcome: String

@@ -65,6 +65,31 @@ struct MigrationPlanner {
         }
     }
 
+    /// The records of ups that failed before any statement landed, which a `down`
+    /// running `steps` forgets: those above every migration the down leaves applied
+    /// (and above a `--to` target).
+    ///
+    /// Left in the history, such a record would make the next `up` run that migration
+    /// first, before the ones the down reverted below it; without it, the migration is
+    /// simply pending again, as it is in the schema.
+    func forgottenByDown(_ request: MigrationRequest, steps: [MigrationStep]) -> [HistoryRecord] {
+        let floor: MigrationVersion?
+        switch request {
+        case .down(.to(let version)), .goto(let version): floor = version
+        case .down: floor = nil
+        case .up, .redo: return []
+        }
+        guard steps.allSatisfy({ $0.direction == .down }) else { return [] }
+        if case .goto = request, steps.isEmpty { return [] }
+        let reverted = Set(steps.map(\.migration.version))
+        let stillApplied = applied.map(\.version).filter { !reverted.contains($0) }.max()
+        return history.filter { record in
+            record.changedNothing
+                && stillApplied.map { record.version > $0 } ?? true
+                && floor.map { record.version > $0 } ?? true
+        }
+    }
+
     private var byVersion: [MigrationVersion: HistoryRecord] {
         Dictionary(history.map { ($0.version, $0) }, uniquingKeysWith: { a, _ in a })
     }
@@ -121,6 +146,8 @@ struct MigrationPlanner {
         var result: [MigrationStep] = []
         var candidates: [HistoryRecord] = []
         for record in history where record.isIncomplete {
+            // An up that failed at its first statement applied nothing: nothing to undo.
+            if record.changedNothing { continue }
             if record.direction == .up {
                 throw MigrationError.refused("migration \(record.version)_\(record.name) is partly applied (\(record.stateSummary)); fix its file and run `strata migrate up` to finish it, or `strata migrate repair \(record.version)` after fixing it by hand, before reverting")
             }

@@ -42,6 +42,9 @@ public struct MigrationRunReport: Sendable {
     public init() {}
     public var completed: [(step: MigrationStep, duration: Duration)] = []
     public var lockWait: Duration = .zero
+    /// Ups that had failed before any statement landed, which a `down` took out of the
+    /// history (they are pending again): see ``HistoryRecord/changedNothing``.
+    public var forgotten: [HistoryRecord] = []
 }
 
 /// Applies, reverts and reports on versioned SQL migrations, on any backend.
@@ -125,7 +128,26 @@ public struct Migrator: Sendable {
             try history.create(conn)
             let records = try history.records(conn)
             try checkDrift(records)
-            let steps = try planner(records).plan(request)
+            let planner = planner(records)
+            let steps = try planner.plan(request)
+            let forgotten = planner.forgottenByDown(request, steps: steps)
+            if !forgotten.isEmpty {
+                try conn.executeUnprepared("BEGIN")
+                do {
+                    for record in forgotten {
+                        try history.journal.delete(conn, version: record.version)
+                        try history.delete(conn, version: record.version)
+                        logger.info("forgot a failed migration that applied nothing", metadata: [
+                            "version": "\(record.version)", "name": "\(record.name)",
+                        ])
+                    }
+                    try conn.executeUnprepared("COMMIT")
+                } catch {
+                    _ = try? conn.executeUnprepared("ROLLBACK")
+                    throw error
+                }
+                report.forgotten = forgotten
+            }
             var byVersion = Dictionary(records.map { ($0.version, $0) }, uniquingKeysWith: { a, _ in a })
             for step in steps {
                 progress(.started(step))
@@ -281,6 +303,10 @@ public struct Migrator: Sendable {
 
     /// Holds the lock on one connection for the whole of `body`, released on every path.
     ///
+    /// `body` runs under the dialect's ``SQLDialect/migrationSessionSetup`` (the server's
+    /// own session settings, as its command-line client gets them), and the connection
+    /// is closed afterwards rather than handed back to services with that session.
+    ///
     /// `body` runs whole on the connection's thread; its third argument tells whether the
     /// calling task was cancelled meanwhile, so it can stop between statements (a cancel
     /// during a statement reaches the server through the pool).
@@ -303,6 +329,11 @@ public struct Migrator: Sendable {
                                      isCancelled: @escaping @Sendable () -> Bool,
                                      _ body: @escaping @Sendable (any SQLConnection, inout MigrationRunReport) throws -> T) async throws -> T {
         try await database.withConnection { conn in
+            // The run's session is the migrations' (the dialect's migration session, and
+            // whatever the files set: sql_mode, foreign_key_checks, search_path…): the
+            // connection is retired after it, so the pool opens a fresh one, set up for
+            // the services, when it is next needed.
+            defer { conn.close() }
             var report = MigrationRunReport()
             if useLock {
                 let start = ContinuousClock.now
@@ -313,6 +344,7 @@ public struct Migrator: Sendable {
                 report.lockWait = ContinuousClock.now - start
             }
             defer { if useLock { lock.release(conn) } }
+            for sql in conn.dialect.migrationSessionSetup { try conn.executeUnprepared(sql) }
             return try body(conn, &report)
         }
     }

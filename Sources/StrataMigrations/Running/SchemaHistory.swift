@@ -52,6 +52,12 @@ public struct HistoryRecord: Sendable, Hashable {
     public var isApplied: Bool { state == .applied || state == .baseline }
     /// Whether a previous run stopped half-way through it.
     public var isIncomplete: Bool { state == .failed || state == .running }
+    /// Whether an up stopped before any of its statements landed: its schema change is
+    /// not in place at all, so it counts as not applied (a `down` passes it, and forgets
+    /// it when it goes below its version). A statement of unknown outcome is not nothing.
+    public var changedNothing: Bool {
+        isIncomplete && direction == .up && statementsApplied == 0 && uncertainStatement == nil
+    }
 }
 
 /// Reads and writes the history table (`strata_schema_history` by default).

@@ -20,6 +20,10 @@ struct SQLLexer {
         self.dialect = dialect
     }
 
+    /// Whether the delimiter in force is `;`, as it is until a MySQL `DELIMITER` line
+    /// changes it.
+    var delimiterIsSemicolon: Bool { delimiter == [ASCII.semicolon] }
+
     /// The script's text in a token's range.
     func text(_ range: Range<Int>) -> String {
         String(decoding: bytes[range], as: UTF8.self)

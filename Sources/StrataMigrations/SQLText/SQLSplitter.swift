@@ -5,7 +5,11 @@
 /// statement. On PostgreSQL it follows `psql` (dollar quotes, `E''` strings, nested
 /// block comments, a `;` inside parentheses or a `BEGIN ATOMIC` body); on MySQL it
 /// follows the `mysql` client (backslash escapes, backticks, `#` comments, executable
-/// `/*! … */` comments and `DELIMITER` lines for trigger and procedure bodies).
+/// `/*! … */` comments and `DELIMITER` lines) and, where the client would send a whole
+/// file or chunk with multi-statements, the server's grammar (``SQLCompoundDepth``): a
+/// stored program's `BEGIN … END` body written without `DELIMITER` stays whole, and a
+/// `DELIMITER` chunk of several statements splits into them, so each runs and is
+/// recorded on its own.
 ///
 /// ```swift
 /// let statements = try SQLSplitter.split("""
@@ -34,32 +38,72 @@ public enum SQLSplitter {
     public static func split(_ sql: String, dialect: SQLSplitDialect) throws(SQLSplitError) -> [SQLStatement] {
         var lexer = SQLLexer(sql, dialect: dialect)
         var statements: [SQLStatement] = []
+        // The statements of the current chunk: the text up to the delimiter in force.
+        // A MySQL chunk after `DELIMITER $$` may hold several, separated by `;`.
+        var pieces: [(range: Range<Int>, line: Int)] = []
+        var chunkIsConsistent = true
         var current: (range: Range<Int>, line: Int)?
         var depth = SQLBlockDepth()
+        var compound = SQLCompoundDepth()
+        var isOpen: Bool { dialect == .postgres ? depth.isOpen : compound.isOpen }
 
-        func finishStatement() {
-            if let current {
-                statements.append(SQLStatement(text: lexer.text(current.range), line: current.line,
-                                               index: statements.count))
-            }
+        func finishPiece() {
+            if let current { pieces.append(current) }
+            chunkIsConsistent = chunkIsConsistent && compound.isConsistent
             current = nil
             depth = SQLBlockDepth()
+            compound = SQLCompoundDepth()
+        }
+        func finishChunk() {
+            if dialect == .mysql, compound.isOpen, pieces.count > 0 { chunkIsConsistent = false }
+            finishPiece()
+            var unsplit = false
+            if !chunkIsConsistent, let first = pieces.first, let last = pieces.last, pieces.count > 1 {
+                // Where the grammar tracker lost its way, the chunk goes as the `mysql`
+                // client sends it: whole.
+                pieces = [(first.range.lowerBound..<last.range.upperBound, first.line)]
+                unsplit = true
+            }
+            for piece in pieces {
+                statements.append(SQLStatement(text: lexer.text(piece.range), line: piece.line, index: statements.count,
+                                               isUnsplitChunk: unsplit))
+            }
+            pieces = []
+            chunkIsConsistent = true
+        }
+        func extend(with token: SQLToken) {
+            if let start = current {
+                current = (start.range.lowerBound..<token.range.upperBound, start.line)
+            } else {
+                current = (token.range, token.line)
+            }
+            switch dialect {
+            case .postgres: depth.observe(token, in: lexer.bytes)
+            case .mysql: compound.observe(token, in: lexer.bytes)
+            }
         }
 
         while let token = try lexer.next() {
-            if token.kind == .delimiterCommand || (token.kind == .delimiter && !depth.isOpen) {
-                finishStatement()
-            } else if token.isSignificant || token.kind == .delimiter {
-                // A delimiter that `depth` holds open (inside parentheses) belongs to the statement.
-                if let start = current {
-                    current = (start.range.lowerBound..<token.range.upperBound, start.line)
-                } else {
-                    current = (token.range, token.line)
-                }
-                if dialect == .postgres { depth.observe(token, in: lexer.bytes) }
+            switch token.kind {
+            case .delimiterCommand:
+                finishChunk()
+            case .delimiter where !isOpen || (dialect == .mysql && !lexer.delimiterIsSemicolon):
+                // The `mysql` client ends a chunk at its delimiter, whatever the chunk holds.
+                finishChunk()
+            case .delimiter:
+                // A `;` inside parentheses (PostgreSQL) or a routine's body belongs to it.
+                extend(with: token)
+            case .symbol where dialect == .mysql && !isOpen && lexer.bytes[token.range.lowerBound] == UInt8(ascii: ";"):
+                // Only under another delimiter is `;` a symbol: inside a chunk, it ends a
+                // statement where the server's grammar ends one.
+                finishPiece()
+            case _ where token.isSignificant:
+                extend(with: token)
+            default:
+                break
             }
         }
-        finishStatement()
+        finishChunk()
         return statements
     }
 

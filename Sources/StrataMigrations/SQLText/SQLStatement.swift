@@ -16,6 +16,11 @@ public struct SQLStatement: Hashable, Sendable {
     public var line: Int
     /// The 0-based position of the statement in its script.
     public var index: Int
+    /// Whether this is a whole MySQL `DELIMITER` chunk that the splitter could not cut
+    /// where the server's grammar would, because its `BEGIN … END` blocks do not
+    /// balance: it goes to the server as one statement, as the `mysql` client sends it,
+    /// and the loader warns about it.
+    public var isUnsplitChunk: Bool
 
     /// Creates a statement.
     ///
@@ -23,9 +28,11 @@ public struct SQLStatement: Hashable, Sendable {
     ///   - text: The statement's SQL, without the terminating delimiter.
     ///   - line: The 1-based line on which the statement starts.
     ///   - index: The 0-based position of the statement in its script.
-    public init(text: String, line: Int, index: Int) {
+    ///   - isUnsplitChunk: Whether it is a `DELIMITER` chunk sent whole.
+    public init(text: String, line: Int, index: Int, isUnsplitChunk: Bool = false) {
         self.text = text
         self.line = line
         self.index = index
+        self.isUnsplitChunk = isUnsplitChunk
     }
 }
