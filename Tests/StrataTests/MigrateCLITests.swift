@@ -211,8 +211,10 @@ struct MigrateCLITests {
         #expect(r.status == 64 && r.stderr.contains("DATABASE_URL"))
         r = try await StrataCLI.run(["migrate", "status"], environment: ["DATABASE_URL": "redis://u:hunter2@h/db"])
         #expect(r.status == 64 && r.stderr.contains("unknown database URL scheme") && !r.stderr.contains("hunter2"))
+        // The test server, whichever port it listens on, with a wrong password.
+        let server = try Backend.postgres.url()
         r = try await StrataCLI.run(["migrate", "status", "--migrations", projectRoot.appendingPathComponent("migrations").path],
-                                    environment: ["DATABASE_URL": "postgres://strata:hunter2@127.0.0.1:55432/strata_test"])
+                                    environment: ["DATABASE_URL": "postgres://strata:hunter2@\(server.host):\(server.effectivePort)/\(server.database)"])
         #expect(r.status == 1 && r.stderr.contains("authentication") && !r.stderr.contains("hunter2"), "\(r.stderr)")
     }
 }
