@@ -16,6 +16,9 @@ public struct LintFinding: Hashable, Sendable, CustomStringConvertible {
     public var message: String
     /// The waiver that accepts the finding, if the file has one.
     public var waiver: LintWaiver?
+    /// The 0-based index of the statement in its file, for a statement's finding: two
+    /// statements may share a line, and a waiver covers one statement.
+    var statement: Int?
 
     /// Creates a finding.
     public init(rule: LintRule, dialect: SQLSplitDialect, file: String, line: Int, message: String,

@@ -14,7 +14,8 @@ struct LintStatementChecker {
     private var lockTimeoutSet = false
     private var lockTimeoutReported = false
     private var ddlStatements = 0
-    private var firstExistingTableChange: Int?
+    private var firstExistingTableChange: (line: Int, statement: Int)?
+    private var statementIndex = 0
 
     init(dialect: SQLSplitDialect, file: String) {
         self.dialect = dialect
@@ -25,7 +26,9 @@ struct LintStatementChecker {
 
     private mutating func report(_ rule: LintRule, _ line: Int, _ message: String) {
         guard rule.dialects.contains(dialect) else { return }
-        findings.append(LintFinding(rule: rule, dialect: dialect, file: file, line: line, message: message))
+        var finding = LintFinding(rule: rule, dialect: dialect, file: file, line: line, message: message)
+        finding.statement = statementIndex
+        findings.append(finding)
     }
 
     /// Checks one statement against the schema as it stands before it.
@@ -33,8 +36,10 @@ struct LintStatementChecker {
     /// - Parameters:
     ///   - statement: The recognised statement.
     ///   - line: The statement's first line.
+    ///   - index: The statement's 0-based index in the file.
     ///   - schema: The schema before the statement.
-    mutating func check(_ statement: DDLStatement, line: Int, schema: LintSchema) {
+    mutating func check(_ statement: DDLStatement, line: Int, index: Int, schema: LintSchema) {
+        statementIndex = index
         var locksExistingTable = false
         var changesExistingTable = false
         switch statement {
@@ -100,7 +105,7 @@ struct LintStatementChecker {
             }
         }
         ddlStatements += 1
-        if changesExistingTable, firstExistingTableChange == nil { firstExistingTableChange = line }
+        if changesExistingTable, firstExistingTableChange == nil { firstExistingTableChange = (line, index) }
         if postgres, locksExistingTable, !lockTimeoutSet, !lockTimeoutReported {
             lockTimeoutReported = true
             report(.missingLockTimeout, line,
@@ -271,10 +276,9 @@ struct LintStatementChecker {
     }
 
     /// Ends the file: judges what needs the whole file (ST201).
-    ///
-    /// - Parameter firstLine: The file's first statement line.
     mutating func finish() {
-        if !postgres, ddlStatements > 1, let line = firstExistingTableChange {
+        if !postgres, ddlStatements > 1, let (line, index) = firstExistingTableChange {
+            statementIndex = index
             report(.nonAtomicFile, line,
                    "this up runs \(ddlStatements) DDL statements and MySQL commits each on its own: if a later one fails, the earlier ones stay applied and the schema is half-changed until the file is fixed and the run resumes")
         }

@@ -30,9 +30,10 @@ struct LintWaivers {
         }
     }
 
-    /// The valid waivers that cover the statement on a line.
-    func covering(line: Int) -> [LintWaiver] {
-        guard let statement = spans.firstIndex(where: { $0.contains(line) }) else { return [] }
+    /// The valid waivers that cover a statement: the one given by its index, or else
+    /// the first on a line.
+    func covering(statement: Int?, line: Int) -> [LintWaiver] {
+        guard let statement = statement ?? spans.firstIndex(where: { $0.contains(line) }) else { return [] }
         return zip(all, target).filter { $0.1 == statement && problem(with: $0.0) == nil }.map(\.0)
     }
 

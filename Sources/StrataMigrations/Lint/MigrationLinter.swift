@@ -71,7 +71,7 @@ public enum MigrationLinter {
                 var checker = LintStatementChecker(dialect: dialect, file: prefix + upFile.path)
                 for statement in up.statements {
                     let recognised = DDLRecognizer.recognise(LintToken.tokens(of: statement, dialect: dialect))
-                    if judged { checker.check(recognised, line: statement.line, schema: schema) }
+                    if judged { checker.check(recognised, line: statement.line, index: statement.index, schema: schema) }
                     schema.apply(recognised, linted: judged)
                 }
                 guard judged else { continue }
@@ -190,7 +190,7 @@ public enum MigrationLinter {
         var result: [LintFinding] = []
         var used = Set<Int>()
         for var finding in findings {
-            let candidates = finding.rule.isFileLevel ? waivers.valid : waivers.covering(line: finding.line)
+            let candidates = finding.rule.isFileLevel ? waivers.valid : waivers.covering(statement: finding.statement, line: finding.line)
             if let waiver = candidates.first(where: { $0.codes.contains(finding.rule.code) }) {
                 finding.waiver = waiver
                 used.insert(waiver.line)
