@@ -118,6 +118,9 @@ struct MigrationLintTests {
         LintCase(code: "ST201", dialect: .mysql,
                  bad: "ALTER TABLE accounts ADD COLUMN a1 INT;\nALTER TABLE accounts ADD COLUMN a2 INT;",
                  good: "CREATE TABLE t1 (id BIGINT);\nCREATE INDEX ix_t1 ON t1 (id);"),
+        LintCase(code: "ST201", dialect: .postgres,
+                 bad: "CREATE INDEX CONCURRENTLY ix_plan ON accounts (plan);\nALTER TABLE accounts ADD COLUMN note text;",
+                 good: "SET lock_timeout = '2s';\nCREATE INDEX CONCURRENTLY ix_plan ON accounts (plan);"),
         LintCase(code: "ST301", dialect: .postgres,
                  bad: "ALTER TABLE accounts ADD CONSTRAINT fk_owner FOREIGN KEY (id) REFERENCES owners (id);",
                  good: "ALTER TABLE accounts ADD CONSTRAINT fk_owner FOREIGN KEY (id) REFERENCES owners (id) NOT VALID;"),
@@ -230,6 +233,20 @@ struct MigrationLintTests {
         #expect(byCode["ST405"]?.map(\.line) == [5], "an unused waiver is a notice: \(report.findings)")
         #expect(byCode["ST405"]?.first?.severity == .notice)
         #expect(!report.passes)
+    }
+
+    @Test
+    func aSingleDialectFolderNeedsItsDialect() throws {
+        let fixture = try MigrationFixture([
+            "0001_a.up.sql": "CREATE TABLE a (id BIGINT);", "0001_a.down.sql": "DROP TABLE a;",
+            "0002_b.up.sql": "ALTER TABLE a ALTER COLUMN id TYPE int;", "0002_b.down.sql": "ALTER TABLE a ALTER COLUMN id TYPE bigint;",
+        ])
+        #expect(throws: MigrationLoadError.self) { try MigrationLinter.lint(directory: fixture.root) }
+        let report = try MigrationLinter.lint(directory: fixture.root, dialects: [.postgres], scope: .since(MigrationVersion("2")!),
+                                              label: "db/migrations/")
+        #expect(report.open.map { "\($0.file):\($0.line) \($0.rule.code)" } == [
+            "db/migrations/0002_b.up.sql:1 PG301", "db/migrations/0002_b.up.sql:1 ST302",
+        ], "\(report.findings)")
     }
 
     @Test(arguments: SQLSplitDialect.allCases)

@@ -129,9 +129,9 @@ extension LintRule {
     // MARK: Strata's own
 
     static let nonAtomicFile = LintRule(
-        "ST201", .warning, [.mysql],
-        title: "several DDL statements in one MySQL migration that changes an existing table",
-        hint: "MySQL commits each DDL statement on its own: one change to an existing table per migration keeps a failure from leaving the schema half-changed")
+        "ST201", .warning, both,
+        title: "several DDL statements in a migration that runs statement by statement (MySQL; PostgreSQL outside a transaction) and changes an existing table",
+        hint: "one change to an existing table per such migration: then a failure cannot leave the schema half-changed")
     static let foreignKeyWithoutNotValid = LintRule(
         "ST301", .warning, [.postgres], squawk: "adding-foreign-key-constraint",
         title: "FOREIGN KEY added to an existing table without NOT VALID",

@@ -10,6 +10,10 @@ import Foundation
 struct LintStatementChecker {
     let dialect: SQLSplitDialect
     let file: String
+    /// Whether the file runs statement by statement: always on MySQL (DDL commits by
+    /// itself), on PostgreSQL when it says `-- strata:no-transaction` or holds a
+    /// statement that cannot run in a transaction (`CREATE INDEX CONCURRENTLY`).
+    let runsStatementByStatement: Bool
     private(set) var findings: [LintFinding] = []
     private var lockTimeoutSet = false
     private var lockTimeoutReported = false
@@ -17,9 +21,10 @@ struct LintStatementChecker {
     private var firstExistingTableChange: (line: Int, statement: Int)?
     private var statementIndex = 0
 
-    init(dialect: SQLSplitDialect, file: String) {
+    init(dialect: SQLSplitDialect, file: String, runsStatementByStatement: Bool) {
         self.dialect = dialect
         self.file = file
+        self.runsStatementByStatement = runsStatementByStatement
     }
 
     private var postgres: Bool { dialect == .postgres }
@@ -167,8 +172,11 @@ struct LintStatementChecker {
             report(.setNotNullScan, line,
                    "SET NOT NULL on \(table).\(column) scans the whole table under an ACCESS EXCLUSIVE lock")
             return true
-        case .dropNotNull, .validateConstraint, .dropConstraint:
+        case .validateConstraint:
+            // SHARE UPDATE EXCLUSIVE: writes go on while the rows are checked.
             return false
+        case .dropNotNull, .dropConstraint:
+            return true
         case .redefineColumn(let column, let previous):
             if previous != column.name {
                 report(.renameColumn, line, "renaming \(table).\(previous) to \(column.name) breaks clients still using \(previous)")
@@ -277,10 +285,13 @@ struct LintStatementChecker {
 
     /// Ends the file: judges what needs the whole file (ST201).
     mutating func finish() {
-        if !postgres, ddlStatements > 1, let (line, index) = firstExistingTableChange {
+        if runsStatementByStatement, ddlStatements > 1, let (line, index) = firstExistingTableChange {
             statementIndex = index
+            let why = postgres
+                ? "it runs outside a transaction (CONCURRENTLY or -- strata:no-transaction), statement by statement"
+                : "MySQL commits each on its own"
             report(.nonAtomicFile, line,
-                   "this up runs \(ddlStatements) DDL statements and MySQL commits each on its own: if a later one fails, the earlier ones stay applied and the schema is half-changed until the file is fixed and the run resumes")
+                   "this up runs \(ddlStatements) DDL statements and \(why): if a later one fails, the earlier ones stay applied and the schema is half-changed until the file is fixed and the run resumes")
         }
     }
 }

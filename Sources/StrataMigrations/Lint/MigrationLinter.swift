@@ -68,7 +68,11 @@ public enum MigrationLinter {
                 }
                 let up = try read(upFile, in: root, dialect: dialect)
                 var fileFindings: [LintFinding] = []
-                var checker = LintStatementChecker(dialect: dialect, file: prefix + upFile.path)
+                // The executor's own test: such a file runs statement by statement.
+                let outsideTransaction = dialect == .mysql || up.directives.contains(.noTransaction)
+                    || up.statements.contains(where: SQLSplitter.requiresNoTransaction)
+                var checker = LintStatementChecker(dialect: dialect, file: prefix + upFile.path,
+                                                   runsStatementByStatement: outsideTransaction)
                 for statement in up.statements {
                     let recognised = DDLRecognizer.recognise(LintToken.tokens(of: statement, dialect: dialect))
                     if judged { checker.check(recognised, line: statement.line, index: statement.index, schema: schema) }
