@@ -257,6 +257,24 @@ struct MigrationLintTests {
         #expect(report.migrationsLinted[dialect] == 8)
     }
 
+    /// Half-written and odd statements must neither crash the recogniser nor be
+    /// mistaken for a risky form: the server would refuse most of them anyway.
+    @Test(arguments: SQLSplitDialect.allCases)
+    func fragmentsAreNoFindings(_ dialect: SQLSplitDialect) throws {
+        let fragments = [
+            "ALTER TABLE", "ALTER TABLE accounts", "ALTER TABLE accounts ADD", "ALTER TABLE accounts ALTER COLUMN",
+            "ALTER TABLE accounts RENAME", "CREATE", "CREATE UNIQUE", "CREATE INDEX", "CREATE INDEX ON", "DROP", "DROP INDEX",
+            "DROP TABLE", "TRUNCATE", "RENAME TABLE accounts", "CREATE TABLE t (", "CREATE TABLE t (a ENUM(",
+            "ALTER TABLE accounts ADD CONSTRAINT", "ALTER TABLE accounts MODIFY", "ALTER TABLE accounts CHANGE email",
+            "SELECT 'DROP TABLE accounts'", "(((", ")", ",", ".", "ALTER TABLE . ADD COLUMN . .",
+        ]
+        for fragment in fragments {
+            let report = try Self.lint(fragment + ";", dialect: dialect)
+            let risky = report.open.filter { !["ST201", "ST302"].contains($0.rule.code) && $0.severity == .error }
+            #expect(risky.isEmpty, "\(fragment): \(report.findings)")
+        }
+    }
+
     @Test
     func theRecogniserReadsBothDialectsSpellings() throws {
         func recognise(_ sql: String, _ dialect: SQLSplitDialect) -> DDLStatement {
