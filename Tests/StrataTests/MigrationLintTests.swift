@@ -214,6 +214,24 @@ struct MigrationLintTests {
         #expect(waived.passes, "\(waived.open)")
     }
 
+    @Test
+    func whatMigrateCannotLoadStopsTheLintToo() throws {
+        let fixture = try MigrationFixture([
+            "0001_a.up.sql": "-- strata:irreversible\nCREATE TABLE a (id BIGINT);", "0001_a.down.sql": "DROP TABLE a;",
+        ])
+        #expect(throws: MigrationLoadError(file: "0001_a.down.sql",
+                                           message: "the up is marked -- strata:irreversible, so it cannot have a down")) {
+            try MigrationLinter.lint(directory: fixture.root, dialects: [.postgres])
+        }
+        try fixture.remove("0001_a.down.sql")
+        try fixture.write("0002_b.down.sql", "DROP TABLE b;")
+        #expect(throws: MigrationLoadError(file: "0002_b.down.sql", message: "no matching .up.sql")) {
+            try MigrationLinter.lint(directory: fixture.root, dialects: [.postgres])
+        }
+        try fixture.write("0002_b.up.sql", "CREATE TABLE b (id BIGINT) -- strata:no-transation")
+        #expect(throws: MigrationLoadError.self) { try MigrationLinter.lint(directory: fixture.root, dialects: [.postgres]) }
+    }
+
     @Test(arguments: SQLSplitDialect.allCases)
     func waiversMustSayWhyAndMatchSomething(_ dialect: SQLSplitDialect) throws {
         let report = try Self.lint("""

@@ -30,7 +30,8 @@ public enum MigrationLinter {
     /// - Returns: The findings, with their waivers.
     /// - Throws: ``MigrationLoadError`` for what makes the files unreadable: a missing
     ///   directory, a `.sql` file whose name does not fit, a duplicate version, a down
-    ///   without its up, text that is not UTF-8 or does not lex, an unknown directive.
+    ///   without its up, a down beside an up marked `-- strata:irreversible`, text that
+    ///   is not UTF-8 or does not lex, an unknown directive.
     public static func lint(directory: URL, dialects: [SQLSplitDialect]? = nil, scope: LintScope = .all,
                             label: String = "") throws(MigrationLoadError) -> LintReport {
         let root = directory.path
@@ -85,6 +86,11 @@ public enum MigrationLinter {
                 fileFindings += checker.findings
                 let irreversible = up.directives.contains(.irreversible)
                 if let downFile = pair[.down] {
+                    guard !irreversible else {
+                        // `migrate` refuses to load such a folder; so does the lint, in the same words.
+                        throw MigrationLoadError(
+                            file: downFile.path, message: "the up is marked -- strata:irreversible, so it cannot have a down")
+                    }
                     let down = try read(downFile, in: root, dialect: dialect)
                     files += 1
                     var downFindings: [LintFinding] = []
