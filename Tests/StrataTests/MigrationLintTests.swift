@@ -23,6 +23,7 @@ struct MigrationLintTests {
             CREATE TABLE accounts (id bigint PRIMARY KEY, email text, plan varchar(10), score int);
             CREATE INDEX accounts_email ON accounts (email);
             CREATE TABLE owners (id bigint);
+            CREATE UNIQUE INDEX owners_id ON owners (id);
             """,
         .mysql: """
             CREATE TABLE accounts (
@@ -91,6 +92,13 @@ struct MigrationLintTests {
                      ALTER TABLE accounts ADD CONSTRAINT score_nn CHECK (score IS NOT NULL) NOT VALID;
                      ALTER TABLE accounts VALIDATE CONSTRAINT score_nn;
                      ALTER TABLE accounts ALTER score SET NOT NULL;
+                     """),
+        LintCase(code: "PG304", dialect: .postgres,
+                 bad: "ALTER TABLE owners ADD CONSTRAINT owners_pkey PRIMARY KEY USING INDEX owners_id;",
+                 good: """
+                     ALTER TABLE owners ADD CONSTRAINT id_nn CHECK (id IS NOT NULL) NOT VALID;
+                     ALTER TABLE owners VALIDATE CONSTRAINT id_nn;
+                     ALTER TABLE owners ADD CONSTRAINT owners_pkey PRIMARY KEY USING INDEX owners_id;
                      """),
         LintCase(code: "PG305", dialect: .postgres, bad: "ALTER TABLE accounts ADD CONSTRAINT ck_score CHECK (score >= 0);",
                  good: "ALTER TABLE accounts ADD CONSTRAINT ck_score CHECK (score >= 0) NOT VALID;"),
@@ -299,7 +307,7 @@ struct MigrationLintTests {
             DDLRecognizer.recognise(LintToken.tokens(of: SQLStatement(text: sql, line: 1, index: 0), dialect: dialect))
         }
         #expect(recognise(#"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "Ix" ON ONLY public."Accounts" (a)"#, .postgres)
-                == .createIndex(name: "Ix", table: "Accounts", unique: true, concurrently: true))
+                == .createIndex(name: "Ix", table: "Accounts", unique: true, concurrently: true, columns: ["a"]))
         #expect(recognise("DROP INDEX ix_a ON `accounts`", .mysql) == .dropIndexes(["ix_a"], concurrently: false, table: "accounts"))
         #expect(recognise("RENAME TABLE a TO b, c TO d", .mysql) == .renameTables(from: ["a", "c"], to: ["b", "d"]))
         #expect(recognise("set local lock_timeout to '1s'", .postgres) == .setsLockTimeout)

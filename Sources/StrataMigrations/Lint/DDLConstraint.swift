@@ -12,6 +12,8 @@ struct DDLConstraint: Sendable, Hashable {
     var columns: [String]
     /// PostgreSQL's `USING INDEX existing_index`: the constraint adopts a built index.
     var usingIndex = false
+    /// The index `USING INDEX` names.
+    var index: String?
     /// `NOT VALID`: existing rows are not checked now.
     var notValid = false
     /// For a `CHECK`, the columns it proves `IS NOT NULL`.
@@ -51,7 +53,11 @@ struct DDLConstraint: Sendable, Hashable {
         }
         // An index name (MySQL) or a USING method may stand before the column list.
         while let token = cursor.current, !token.isSymbol("(") {
-            if cursor.accept("using", "index") { usingIndex = true; break }
+            if cursor.accept("using", "index") {
+                usingIndex = true
+                index = cursor.current?.name
+                break
+            }
             if name == nil, kind == .unique || kind == .index, let indexName = token.name, !token.is("using") {
                 name = indexName
             }

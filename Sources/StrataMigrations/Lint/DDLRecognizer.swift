@@ -9,7 +9,7 @@
 ///
 /// ```swift
 /// let tokens = LintToken.tokens(of: statement, dialect: .postgres)
-/// if case .createIndex(_, let table, _, false) = DDLRecognizer.recognise(tokens) { … }
+/// if case .createIndex(_, let table, _, false, _) = DDLRecognizer.recognise(tokens) { … }
 /// ```
 enum DDLRecognizer {
     /// Recognises one statement.
@@ -95,7 +95,9 @@ enum DDLRecognizer {
         guard cursor.accept("on") else { return .other(isDDL: true) }
         _ = cursor.accept("only")
         guard let table = cursor.name() else { return .other(isDDL: true) }
-        return .createIndex(name: name, table: table, unique: unique, concurrently: concurrently)
+        if cursor.accept("using") { cursor.advance() }
+        let columns = cursor.group().map(LintTokenCursor.columnNames) ?? []
+        return .createIndex(name: name, table: table, unique: unique, concurrently: concurrently, columns: columns)
     }
 
     private static func drop(_ cursor: inout LintTokenCursor) -> DDLStatement {

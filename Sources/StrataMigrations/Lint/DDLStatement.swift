@@ -8,7 +8,7 @@ enum DDLStatement: Sendable, Hashable {
     /// `DROP SCHEMA` or `DROP DATABASE`: `kind` is the keyword.
     case dropSchema(kind: String, name: String)
     case truncate([String])
-    case createIndex(name: String?, table: String, unique: Bool, concurrently: Bool)
+    case createIndex(name: String?, table: String, unique: Bool, concurrently: Bool, columns: [String])
     /// `DROP INDEX`; `table` is MySQL's `ON table`.
     case dropIndexes([String], concurrently: Bool, table: String?)
     case alterTable(String, [DDLAlterAction])

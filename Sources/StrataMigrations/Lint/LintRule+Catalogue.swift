@@ -82,6 +82,10 @@ extension LintRule {
         "PG303", .warning, [.postgres], squawk: "adding-not-nullable-field",
         title: "SET NOT NULL scans the table under an ACCESS EXCLUSIVE lock",
         hint: "ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT c; then SET NOT NULL uses it without a scan")
+    static let primaryKeyOnNullable = LintRule(
+        "PG304", .warning, [.postgres],
+        title: "PRIMARY KEY on nullable columns: an implicit SET NOT NULL scans the table under an ACCESS EXCLUSIVE lock",
+        hint: "first ADD CONSTRAINT … CHECK (c IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, SET NOT NULL; then the primary key")
     static let checkWithoutNotValid = LintRule(
         "PG305", .warning, [.postgres], squawk: "constraint-missing-not-valid",
         title: "CHECK constraint added to an existing table without NOT VALID",
@@ -167,7 +171,7 @@ extension LintRule {
         renameTable, renameColumn,
         addUnique, addRequiredColumn, setNotNull,
         createIndexLocking, dropIndexLocking, addPrimaryKeyLocking, addUniqueLocking,
-        columnTypeRewrite, volatileDefault, setNotNullScan, checkWithoutNotValid,
+        columnTypeRewrite, volatileDefault, setNotNullScan, primaryKeyOnNullable, checkWithoutNotValid,
         mysqlRequiredColumn, enumValueRemoved, enumReordered, enumInsertedNotAtEnd, enumStorageGrows,
         setValueRemoved, setReordered, setInsertedNotAtEnd, setStorageGrows,
         nonAtomicFile, foreignKeyWithoutNotValid, missingLockTimeout,

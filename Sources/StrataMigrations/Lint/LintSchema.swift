@@ -12,6 +12,8 @@ struct LintSchema: Sendable {
     private(set) var tables: [String: LintTable] = [:]
     /// Index name → table, for `DROP INDEX name`, which does not name the table.
     private(set) var indexes: [String: String] = [:]
+    /// Index name → its columns, for `ADD PRIMARY KEY USING INDEX name`.
+    private(set) var indexColumns: [String: [String]] = [:]
 
     /// Whether a table was created by a migration being linted.
     func isNew(_ table: String) -> Bool { tables[table]?.isNew ?? false }
@@ -26,6 +28,9 @@ struct LintSchema: Sendable {
 
     /// The table an index belongs to, when a migration created it.
     func table(ofIndex name: String) -> String? { indexes[name] }
+
+    /// The columns of an index a migration created.
+    func columns(ofIndex name: String) -> [String]? { indexColumns[name] }
 
     /// Replays a statement.
     ///
@@ -46,8 +51,11 @@ struct LintSchema: Sendable {
         case .dropTables(let names):
             for name in names { tables[name] = nil }
             indexes = indexes.filter { !names.contains($0.value) }
-        case .createIndex(let name, let table, _, _):
-            if let name { indexes[name] = table }
+        case .createIndex(let name, let table, _, _, let columns):
+            if let name {
+                indexes[name] = table
+                indexColumns[name] = columns
+            }
         case .dropIndexes(let names, _, _):
             for name in names { indexes[name] = nil }
         case .alterTable(let name, let actions):

@@ -72,7 +72,7 @@ struct LintStatementChecker {
                 changesExistingTable = true
                 locksExistingTable = true
             }
-        case .createIndex(let name, let table, let unique, let concurrently):
+        case .createIndex(let name, let table, let unique, let concurrently, _):
             guard !schema.isNew(table) else { break }
             changesExistingTable = true
             let label = name.map { "\($0) on \(table)" } ?? "on \(table)"
@@ -195,9 +195,20 @@ struct LintStatementChecker {
         case .addConstraint(let constraint):
             let label = constraint.name.map { " \($0)" } ?? ""
             switch constraint.kind {
-            case .primaryKey where postgres && !constraint.usingIndex:
-                report(.addPrimaryKeyLocking, line,
-                       "PRIMARY KEY\(label) on \(table) builds its index under an ACCESS EXCLUSIVE lock: reads and writes wait")
+            case .primaryKey where postgres:
+                if !constraint.usingIndex {
+                    report(.addPrimaryKeyLocking, line,
+                           "PRIMARY KEY\(label) on \(table) builds its index under an ACCESS EXCLUSIVE lock: reads and writes wait")
+                }
+                let columns = constraint.usingIndex ? constraint.index.flatMap(schema.columns(ofIndex:)) ?? [] : constraint.columns
+                // Only columns whose definition the files give: an unknown one may well be NOT NULL.
+                let nullable = columns.filter {
+                    schema.column($0, of: table).map { !$0.notNull } == true && !schema.isProvenNotNull($0, of: table)
+                }
+                if !nullable.isEmpty {
+                    report(.primaryKeyOnNullable, line,
+                           "PRIMARY KEY\(label) makes \(nullable.map { "\(table).\($0)" }.joined(separator: ", ")) NOT NULL: a scan of \(table) under an ACCESS EXCLUSIVE lock")
+                }
             case .unique:
                 if !constraint.usingIndex {
                     report(.addUnique, line, "UNIQUE\(label) on \(table) fails if \(table) holds duplicates")
