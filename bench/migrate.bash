@@ -5,7 +5,9 @@
 # the same statements plus one history insert per migration (each migration in its own
 # transaction on PostgreSQL), sent by psql / mariadb in one session, timed in the same
 # run. Also: `strata migrate status` wall time on the 1,000 applied migrations (process
-# start included) and its peak memory.
+# start included) and its peak memory, and `strata migrate lint` over the same files
+# (goal: under 1 s), beside squawk on the PostgreSQL ups when squawk is installed.
+# `scripts/bench migrate lint` runs the lint part alone.
 
 MIGRATIONS=${STRATA_BENCH_MIGRATIONS:-1000}
 MIGRATE_DB=strata_bench_migrate
@@ -95,6 +97,41 @@ print(f"{walls[2]:.0f} {peak_kb / 1024:.1f} {' '.join(f'{w:.0f}' for w in walls)
 PY
 }
 
+# `strata migrate lint` over the generated set, five times each: both dialects
+# (2 × MIGRATIONS migrations) and the PostgreSQL folder alone; squawk on the same
+# PostgreSQL up files, if it is on the PATH. Wall times, process start included.
+migrate_lint_figures() { # migrate_lint_figures DIR
+  python3 - "$STRATA_CLI" "$1" <<'PY'
+import glob, shutil, subprocess, sys, time
+cli, folder = sys.argv[1:3]
+def median_ms(cmd, ok=(0,)):
+    walls = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        walls.append((time.perf_counter() - t0) * 1000)
+        if r.returncode not in ok:
+            sys.exit(f"{cmd[0]} exited {r.returncode}")
+    walls.sort()
+    return walls[2], walls
+ups = sorted(glob.glob(f"{folder}/postgres/*.up.sql"))
+both, runs = median_ms([cli, "migrate", "lint", "--migrations", folder])
+pg, _ = median_ms([cli, "migrate", "lint", "--migrations", folder, "--dialect", "postgres"])
+print(f"lint      both dialects, {2 * len(ups)} migrations: strata {both:.0f} ms (goal < 1000)  "
+      f"{'ok' if both < 1000 else 'MISSED'}   runs: {' '.join(f'{w:.0f}' for w in runs)} ms")
+line = f"lint      postgres, {len(ups)} migrations: strata {pg:.0f} ms"
+squawk = shutil.which("squawk")
+if squawk:
+    version = subprocess.run([squawk, "--version"], capture_output=True, text=True).stdout.strip()
+    # squawk exits 1 when it reports something; that is not a failure here.
+    sq, _ = median_ms([squawk, *ups], ok=(0, 1))
+    line += f"   {version} on the same {len(ups)} up files: {sq:.0f} ms"
+else:
+    line += "   squawk: not installed (pip install squawk-cli), not measured"
+print(line)
+PY
+}
+
 bench_migrate() {
   prepare
   log "building strata (release)"
@@ -102,6 +139,11 @@ bench_migrate() {
   STRATA_CLI="$REPO/.build/release/strata"
   local dir backend url floor_sql f s fs ss status
   dir=$(migrate_generate)
+  if [[ ${1:-} == lint ]]; then
+    echo "scripts/bench migrate lint — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $MIGRATIONS migrations a dialect"
+    migrate_lint_figures "$dir"
+    return
+  fi
   echo "scripts/bench migrate — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $MIGRATIONS migrations, $RUNS runs each, median compared"
   for backend in postgres mysql; do
     if [[ $backend == postgres ]]; then url=$(with_database "$STRATA_TEST_POSTGRES_URL" "$MIGRATE_DB")
@@ -130,4 +172,5 @@ bench_migrate() {
     }'
     migrate_recreate_db "$backend" "$url"
   done
+  migrate_lint_figures "$dir"
 }

@@ -10,6 +10,8 @@ enum StrataExit {
     static let drift: Int32 = 5
     static let schemaMismatch: Int32 = 6
     static let insufficientCredits: Int32 = 7
+    /// `migrate lint` found an error-level finding that no waiver accepts.
+    static let lintFailed: Int32 = 8
     static let usage: Int32 = 64
 
     /// The exit code for an error that ended a command.

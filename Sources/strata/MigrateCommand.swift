@@ -11,7 +11,7 @@ struct Migrate: AsyncParsableCommand {
         subcommands: [
             MigrateUp.self, MigrateDown.self, MigrateRedo.self, MigrateGoto.self, MigrateStatus.self,
             MigrateValidate.self, MigratePlan.self, MigrateNew.self, MigrateBaseline.self, MigrateRepair.self,
-            MigrateWait.self, MigrateVerify.self, MigrateParity.self,
+            MigrateWait.self, MigrateVerify.self, MigrateParity.self, MigrateLint.self,
         ]
     )
 }

@@ -273,7 +273,7 @@ private func bothDialects(_ stem: String, up: String = "SELECT 1;", down: String
         #expect(directory.loadError(.postgres) == "postgres/0002_b.up.sql:2: unterminated quoted string")
         let directive = try MigrationsDirectory(["1_a.up.sql": "SELECT 1;\n\n-- strata:irreversable\n", "1_a.down.sql": ""])
         #expect(directive.loadError() == "1_a.up.sql:3: unknown directive strata:irreversable "
-                + "(known: strata:no-transaction, strata:irreversible)")
+                + "(known: strata:no-transaction, strata:irreversible, strata:lint-ignore)")
     }
 
     @Test func rejectsAFileThatIsNotUTF8() throws {

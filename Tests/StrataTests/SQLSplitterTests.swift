@@ -268,7 +268,7 @@ private func splitError(_ sql: String, _ dialect: SQLSplitDialect) -> SQLSplitEr
 
     @Test func rejectsUnknownDirectives() {
         #expect(throws: SQLSplitError(
-            line: 2, message: "unknown directive strata:no-transation (known: strata:no-transaction, strata:irreversible)"
+            line: 2, message: "unknown directive strata:no-transation (known: strata:no-transaction, strata:irreversible, strata:lint-ignore)"
         )) {
             try MigrationDirectives(parsing: "SELECT 1;\n-- strata:no-transation\n", dialect: .postgres)
         }

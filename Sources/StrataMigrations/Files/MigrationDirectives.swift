@@ -22,10 +22,14 @@ public struct MigrationDirectives: OptionSet, Hashable, Sendable {
     public static let noTransaction = MigrationDirectives(rawValue: 1 << 0)
     /// `-- strata:irreversible`: the up has no down, and reverting it is refused.
     public static let irreversible = MigrationDirectives(rawValue: 1 << 1)
+    /// `-- strata:lint-ignore CODE reason`: `strata migrate lint` accepts a finding
+    /// here (see ``LintWaiver``); running the file ignores it.
+    public static let lintIgnore = MigrationDirectives(rawValue: 1 << 2)
 
     private static let names: [(name: String, directive: MigrationDirectives)] = [
         ("no-transaction", .noTransaction),
         ("irreversible", .irreversible),
+        ("lint-ignore", .lintIgnore),
     ]
 
     /// Reads the directives of a migration file.
