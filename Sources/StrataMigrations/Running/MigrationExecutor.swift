@@ -308,10 +308,11 @@ struct MigrationExecutor {
 
         // Finished: the history row takes the checksums, the journal rows go.
         if step.direction == .up {
-            // No transaction needed: once the history row says applied, the journal is
-            // not read for this version, and its rows are cleared by the next run that
-            // touches the version (a `down`). The last statement's `started` row goes
-            // with the rest, never marked.
+            // No transaction needed, and no delete: once the history row says applied,
+            // the journal is not read for this version; the run clears the rows of every
+            // finished version at its end (``StatementJournal/deleteFinished(_:history:)``),
+            // and a `down` of the version clears them first. The last statement's
+            // `started` row goes with the rest, never marked.
             landed = nil
             record.state = .applied
             record.error = nil
@@ -319,7 +320,6 @@ struct MigrationExecutor {
             record.statementsApplied = total
             record.statementChecksums = statements.map(Self.statementChecksum)
             try saveRecord()
-            try journal.delete(conn, version: version)
         } else {
             // Down: the history row and the journal rows go together, or a later `up`
             // would find rows of a version it believes new.

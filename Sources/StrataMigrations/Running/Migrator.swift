@@ -132,8 +132,7 @@ public struct Migrator: Sendable {
             let steps = try planner.plan(request)
             let forgotten = planner.forgottenByDown(request, steps: steps)
             if !forgotten.isEmpty {
-                try conn.executeUnprepared("BEGIN")
-                do {
+                try conn.inTransaction {
                     for record in forgotten {
                         try history.journal.delete(conn, version: record.version)
                         try history.delete(conn, version: record.version)
@@ -141,10 +140,6 @@ public struct Migrator: Sendable {
                             "version": "\(record.version)", "name": "\(record.name)",
                         ])
                     }
-                    try conn.executeUnprepared("COMMIT")
-                } catch {
-                    _ = try? conn.executeUnprepared("ROLLBACK")
-                    throw error
                 }
                 report.forgotten = forgotten
             }
@@ -165,6 +160,9 @@ public struct Migrator: Sendable {
                     "version": "\(step.migration.version)", "name": "\(step.migration.name)",
                     "ms": "\(Int(duration.seconds * 1000))",
                 ])
+            }
+            if steps.contains(where: { $0.direction == .up }) {
+                try history.journal.deleteFinished(conn, history: history.table)
             }
             return report
         }

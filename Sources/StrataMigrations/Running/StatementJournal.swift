@@ -127,6 +127,18 @@ struct StatementJournal {
             """)
     }
 
+    /// Removes the rows of every version the history records as finished (applied or
+    /// baselined): an `up` leaves its rows behind when it finishes, and the run clears
+    /// them all at its end with this one statement, instead of one delete a migration.
+    /// Rows of a finished version are never read (only an incomplete history row merges
+    /// its journal), so rows a killed run left behind are harmless until the next run.
+    func deleteFinished(_ conn: any SQLConnection, history: String) throws {
+        try conn.execute("""
+            DELETE FROM \(identifier: table)
+            WHERE version IN (SELECT h.version FROM \(identifier: history) h WHERE h.state IN ('applied', 'baseline'))
+            """)
+    }
+
     /// Removes every row of a version, or only those from `statement` on.
     func delete(_ conn: any SQLConnection, version: MigrationVersion, fromStatement statement: Int = 1) throws {
         try conn.execute("DELETE FROM \(identifier: table) WHERE version = \(version.sqlValue) AND statement >= \(statement)")
