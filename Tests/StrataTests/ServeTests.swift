@@ -1,0 +1,345 @@
+import Foundation
+import StrataBilling
+import StrataSeeds
+import StrataSQL
+import Testing
+
+/// `strata serve` over real HTTP: the built binary on a free port, against a fresh
+/// migrated and seeded database, on both backends. Every test ends with SIGTERM and
+/// expects the process to drain and exit 0.
+@Suite("strata serve")
+struct ServeTests {
+    static let reviewerCost: Int64 = 40   // code_reviewer in seeds/agent_costs.csv
+
+    // MARK: The runbook
+
+    @Test(arguments: Backend.allCases)
+    func runbookChecks(_ backend: Backend) async throws {
+        try await withServer(backend) { http, db, server in
+            let health = try await http.get("/health")
+            #expect(health.status == 200 && health.json["status"] as? String == "ok")
+            let ready = try await http.get("/ready")
+            #expect(ready.status == 200 && ready.json["status"] as? String == "ready", "\(ready.text)")
+
+            let costs = try await http.get("/billing/agent-costs")
+            let agents = costs.json["agent_costs"] as? [[String: Any]] ?? []
+            #expect(costs.status == 200 && agents.count == 22)
+            #expect(agents.contains { $0["agent"] as? String == "code_reviewer" && $0["credits_per_run"] as? Int == 40 })
+            let packages = try await http.get("/billing/packages")
+            #expect((packages.json["packages"] as? [[String: Any]])?.contains { $0["package_id"] as? String == "credits_1000" } == true)
+            let plans = try await http.get("/billing/plans")
+            let planList = plans.json["plans"] as? [[String: Any]] ?? []
+            #expect(!planList.isEmpty && planList.allSatisfy { $0["features"] is [String: Any] })
+
+            let alice = TestJWT.customer("alice")
+            let wallet = try await http.get("/billing/wallet", token: alice)
+            #expect(wallet.status == 200)
+            #expect(wallet.json["balance_credits"] as? Int == 0 && (wallet.json["transactions"] as? [Any])?.isEmpty == true)
+            #expect(wallet.json.keys.contains("next_cursor") && wallet.json["next_cursor"] is NSNull)
+
+            let refused = try await http.post("/billing/charges", token: alice, json: ["agent": "code_reviewer", "run_id": "run-1"])
+            #expect(refused.status == 402)
+            #expect(refused.json["error_code"] as? String == "BILLING_INSUFFICIENT_CREDITS")
+            #expect(refused.json["balance"] as? Int == 0 && refused.json["required"] as? Int == 40)
+            #expect(refused.json["request_id"] as? String == refused.header("X-Request-Id"))
+
+            let grant = try await http.post("/billing/admin/grant", token: TestJWT.admin(),
+                                            json: ["customer": "alice", "credits": 1000, "reason": "runbook"],
+                                            headers: ["X-Request-Id": "runbook-grant-1"])
+            #expect(grant.status == 200)
+            #expect(grant.json["success"] as? Bool == true && grant.json["new_balance"] as? Int == 1000, "\(grant.text)")
+            #expect(grant.header("X-Request-Id") == "runbook-grant-1")
+            let audit: (actor: String, requestID: String?)? = try await db.withConnection { conn in
+                try conn.queryFirst("SELECT actor, request_id FROM billing_audit WHERE action = 'wallet.grant'")
+                    .map { (try $0.decode("actor"), try $0.decode("request_id")) }
+            }
+            #expect(audit?.actor == "admin:ops" && audit?.requestID == "runbook-grant-1")
+
+            // A charge, then the same run again: the first receipt, never a second charge.
+            let charged = try await http.post("/billing/charges", token: alice, json: ["agent": "code_reviewer", "run_id": "run-1"])
+            #expect(charged.status == 201 && charged.json["replay"] as? Bool == false, "\(charged.text)")
+            #expect(charged.json["balance_credits"] as? Int == 960)
+            let receipt = charged.json["transaction"] as? [String: Any] ?? [:]
+            #expect(receipt["amount"] as? Int == -40 && receipt["agent"] as? String == "code_reviewer")
+            #expect((receipt["created_at"] as? String)?.hasSuffix("Z") == true)
+            let again = try await http.post("/billing/charges", token: alice, json: ["agent": "code_reviewer", "run_id": "run-1"])
+            #expect(again.status == 200 && again.json["replay"] as? Bool == true)
+            #expect((again.json["transaction"] as? [String: Any])?["id"] as? Int == receipt["id"] as? Int)
+
+            let unknown = try await http.post("/billing/charges", token: alice, json: ["agent": "no_such_agent", "run_id": "run-2"])
+            #expect(unknown.status == 404 && unknown.json["error_code"] as? String == "BILLING_AGENT_NOT_FOUND")
+            try await db.withConnection { try $0.execute("UPDATE agent_costs SET active = \(false) WHERE agent_key = 'sql_optimizer'") }
+            let inactive = try await http.post("/billing/charges", token: alice, json: ["agent": "sql_optimizer", "run_id": "run-3"])
+            #expect(inactive.status == 404 && inactive.json["error_code"] as? String == "BILLING_AGENT_INACTIVE")
+
+            // Newest first, one row a page, the cursor walking back to the grant.
+            let page1 = try await http.get("/billing/wallet?limit=1", token: alice)
+            #expect(page1.json["balance_credits"] as? Int == 960)
+            let rows1 = page1.json["transactions"] as? [[String: Any]] ?? []
+            #expect(rows1.count == 1 && rows1.first?["kind"] as? String == "charge")
+            let cursor = try #require(page1.json["next_cursor"] as? String)
+            let page2 = try await http.get("/billing/wallet?limit=1&cursor=\(cursor)", token: alice)
+            let rows2 = page2.json["transactions"] as? [[String: Any]] ?? []
+            #expect(rows2.count == 1 && rows2.first?["kind"] as? String == "grant" && page2.json["next_cursor"] is NSNull)
+            #expect(try await http.get("/billing/wallet?limit=0", token: alice).status == 400)
+            #expect(try await http.get("/billing/wallet?cursor=abc", token: alice).status == 400)
+
+            // Another customer sees only their own wallet.
+            let bob = try await http.get("/billing/wallet", token: TestJWT.customer("bob"))
+            #expect(bob.json["balance_credits"] as? Int == 0 && bob.json["customer"] as? String == "bob")
+            _ = server
+        }
+    }
+
+    // MARK: Auth
+
+    @Test(arguments: Backend.allCases)
+    func everyBadTokenIs401AndACustomerOnAnAdminRouteIs403(_ backend: Backend) async throws {
+        try await withServer(backend) { http, db, _ in
+            let now = Int(Date().timeIntervalSince1970)
+            let wrongAlgorithm = TestJWT.make(["sub": "alice"], header: ["alg": "HS512", "typ": "JWT"], digest: "HS512")
+            let unsigned = TestJWT.segment(["alg": "none", "typ": "JWT"]) + "." + TestJWT.segment(["sub": "alice", "exp": now + 3600]) + "."
+            let noneSigned = TestJWT.make(["sub": "alice"], header: ["alg": "none"])
+            let tokens: [(String, String?)] = [
+                ("missing", nil),
+                ("malformed", "not-a-jwt"),
+                ("two segments", "abc.def"),
+                ("expired", TestJWT.make(["sub": "alice", "exp": now - 60])),
+                ("not yet valid", TestJWT.make(["sub": "alice", "nbf": now + 600])),
+                ("wrong secret", TestJWT.make(["sub": "alice"], secret: "another-secret-0123456789abcdef-01234")),
+                ("alg none", unsigned),
+                ("alg none with a signature", noneSigned),
+                ("HS512", wrongAlgorithm),
+                ("no exp", TestJWT.segment(["alg": "HS256"]) + "." + TestJWT.segment(["sub": "alice"]) + "."
+                    + TestJWT.make(["sub": "alice"]).split(separator: ".")[2]),
+                ("empty sub", TestJWT.make(["sub": ""])),
+                ("tampered", String(TestJWT.customer("alice").dropLast(2)) + "xx"),
+            ]
+            for (name, token) in tokens {
+                var headers: [String: String] = [:]
+                if let token { headers["Authorization"] = "Bearer \(token)" }
+                let wallet = try await http.get("/billing/wallet", headers: headers)
+                #expect(wallet.status == 401, "\(name): \(wallet.status) \(wallet.text)")
+                #expect(wallet.json["error_code"] as? String == "UNAUTHORIZED", "\(name)")
+                #expect(!(wallet.json["request_id"] as? String ?? "").isEmpty, "\(name)")
+                let charge = try await http.post("/billing/charges", json: ["agent": "code_reviewer", "run_id": "r"], headers: headers)
+                #expect(charge.status == 401, "\(name)")
+                let grant = try await http.post("/billing/admin/grant", json: ["customer": "alice", "credits": 5, "reason": "x"],
+                                                headers: headers)
+                #expect(grant.status == 401, "\(name)")
+            }
+            let basic = try await http.get("/billing/wallet", headers: ["Authorization": "Basic YWxpY2U6cHc="])
+            #expect(basic.status == 401)
+            let customerOnAdmin = try await http.post("/billing/admin/grant", token: TestJWT.customer("alice"),
+                                                      json: ["customer": "alice", "credits": 5, "reason": "self-service"])
+            #expect(customerOnAdmin.status == 403 && customerOnAdmin.json["error_code"] as? String == "FORBIDDEN")
+            // The roles array opens the admin routes too.
+            let viaRoles = try await http.post("/billing/admin/grant", token: TestJWT.make(["sub": "ops", "roles": ["billing", "admin"]]),
+                                               json: ["customer": "carol", "credits": 5, "reason": "roles array"])
+            #expect(viaRoles.status == 200 && viaRoles.json["new_balance"] as? Int == 5)
+            // Nothing the refused requests asked for happened.
+            let rows: Int64 = try await db.withConnection { try $0.queryFirst("SELECT COUNT(*) AS n FROM credit_transactions")!.decode("n") }
+            #expect(rows == 1)
+        }
+    }
+
+    // MARK: Errors and limits
+
+    @Test(arguments: Backend.allCases)
+    func malformedOversizedAndMistypedBodiesAreRefusedInTheOneErrorShape(_ backend: Backend) async throws {
+        try await withServer(backend) { http, db, _ in
+            let alice = TestJWT.customer("alice")
+            func expectError(_ r: HTTPResult, _ status: Int, _ code: String, sourceLocation: SourceLocation = #_sourceLocation) {
+                #expect(r.status == status, "\(r.text)", sourceLocation: sourceLocation)
+                #expect(r.json["error_code"] as? String == code, "\(r.text)", sourceLocation: sourceLocation)
+                #expect(r.json["message"] is String && r.json["request_id"] as? String == r.header("X-Request-Id"),
+                        sourceLocation: sourceLocation)
+                #expect(r.header("Content-Type")?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
+            }
+            let json = ["Content-Type": "application/json"]
+            expectError(try await http.send("POST", "/billing/charges", token: alice, body: Data("{\"agent\": ".utf8), headers: json),
+                        400, "INVALID_JSON")
+            expectError(try await http.send("POST", "/billing/charges", token: alice, body: Data("[1, 2]".utf8), headers: json),
+                        400, "INVALID_JSON")
+            expectError(try await http.post("/billing/charges", token: alice,
+                                            json: ["agent": "code_reviewer", "run_id": "r1", "customer": "bob"]),
+                        400, "UNKNOWN_FIELD")
+            expectError(try await http.post("/billing/charges", token: alice, json: ["agent": "code_reviewer"]), 400, "INVALID_REQUEST")
+            expectError(try await http.post("/billing/admin/grant", token: TestJWT.admin(),
+                                            json: ["customer": "alice", "credits": "1000", "reason": "x"]), 400, "INVALID_REQUEST")
+            expectError(try await http.post("/billing/admin/grant", token: TestJWT.admin(),
+                                            json: ["customer": "alice", "credits": 1.5, "reason": "x"]), 400, "INVALID_REQUEST")
+            expectError(try await http.post("/billing/admin/grant", token: TestJWT.admin(),
+                                            json: ["customer": "alice", "credits": -5, "reason": "x"]), 400, "INVALID_REQUEST")
+            expectError(try await http.send("POST", "/billing/charges", token: alice,
+                                            body: Data("agent=code_reviewer&run_id=r1".utf8),
+                                            headers: ["Content-Type": "application/x-www-form-urlencoded"]),
+                        415, "UNSUPPORTED_MEDIA_TYPE")
+            let big = try JSONSerialization.data(withJSONObject: ["agent": "code_reviewer", "run_id": String(repeating: "x", count: 70_000)])
+            expectError(try await http.send("POST", "/billing/charges", token: alice, body: big, headers: json), 413, "PAYLOAD_TOO_LARGE")
+            expectError(try await http.get("/no/such/route"), 404, "NOT_FOUND")
+            // A request id with unsafe characters is replaced, never echoed.
+            let odd = try await http.get("/health", headers: ["X-Request-Id": "evil id\"<script>"])
+            #expect(odd.header("X-Request-Id")?.hasPrefix("req-") == true)
+            let rows: Int64 = try await db.withConnection { try $0.queryFirst("SELECT COUNT(*) AS n FROM credit_transactions")!.decode("n") }
+            #expect(rows == 0)
+        }
+    }
+
+    // MARK: Webhooks
+
+    @Test(arguments: Backend.allCases)
+    func aSignedCheckoutCreditsOnceAlsoWhenDeliveredTwentyTimesAtOnce(_ backend: Backend) async throws {
+        try await withServer(backend) { http, db, _ in
+            let event = """
+                {"id":"evt_serve_1","type":"checkout.session.completed","data":{"object":{"id":"cs_test_serve_1",\
+                "payment_status":"paid","metadata":{"customer":"buyer","package_id":"credits_1000"}}}}
+                """
+            // Refused deliveries first: nothing may be stored.
+            let stale = stripeSignature(event, at: Int(Date().timeIntervalSince1970) - 600)
+            let wrong = stripeSignature(event, secret: "whsec_another")
+            for (name, header) in [("stale", stale), ("wrong secret", wrong), ("garbage", "t=abc,v1=zz"), ("missing", "")] {
+                var headers = ["Content-Type": "application/json; charset=utf-8"]
+                if !header.isEmpty { headers["Stripe-Signature"] = header }
+                let r = try await http.send("POST", "/billing/webhook", body: Data(event.utf8), headers: headers)
+                #expect(r.status == 400 && r.json["error_code"] as? String == "WEBHOOK_SIGNATURE_INVALID", "\(name): \(r.text)")
+            }
+            let notAnEvent = "{\"hello\": 1}"
+            let malformed = try await http.send("POST", "/billing/webhook", body: Data(notAnEvent.utf8),
+                                                headers: ["Content-Type": "application/json", "Stripe-Signature": stripeSignature(notAnEvent)])
+            #expect(malformed.status == 400 && malformed.json["error_code"] as? String == "WEBHOOK_PAYLOAD_INVALID")
+            #expect(try await count(db, "webhook_events") == 0)
+
+            // Stripe rotating its secret: an old v1 beside the right one.
+            let good = stripeSignature(event)
+            let rotated = good.replacingOccurrences(of: "v1=", with: "v1=\(String(repeating: "0", count: 64)),v1=")
+            let results = try await withThrowingTaskGroup(of: HTTPResult.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        try await http.send("POST", "/billing/webhook", body: Data(event.utf8),
+                                            headers: ["Content-Type": "application/json; charset=utf-8", "Stripe-Signature": rotated])
+                    }
+                }
+                return try await group.reduce(into: [HTTPResult]()) { $0.append($1) }
+            }
+            #expect(results.allSatisfy { $0.status == 200 }, "\(results.map(\.text))")
+            #expect(results.filter { $0.json["duplicate"] as? Bool == false }.count == 1)
+            #expect(try await count(db, "webhook_events") == 1)
+
+            // The workers credit it, once.
+            let buyer = TestJWT.customer("buyer")
+            var balance = 0
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                balance = try await http.get("/billing/wallet", token: buyer).json["balance_credits"] as? Int ?? 0
+                if balance != 0 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(balance == 1000)
+            try await Task.sleep(for: .milliseconds(1500))
+            let wallet = try await http.get("/billing/wallet", token: buyer)
+            #expect(wallet.json["balance_credits"] as? Int == 1000)
+            #expect((wallet.json["transactions"] as? [[String: Any]])?.count == 1)
+            let state: String? = try await db.withConnection { try $0.queryFirst("SELECT state FROM webhook_events")?.decode("state") }
+            #expect(state == "processed")
+        }
+    }
+
+    // MARK: Concurrency
+
+    @Test(arguments: Backend.allCases)
+    func twoHundredConcurrentChargesChargeExactlyWhatTheBalanceCovers(_ backend: Backend) async throws {
+        try await withServer(backend) { http, db, _ in
+            let c = Self.reviewerCost
+            let balance = c * 50 + 25
+            let grant = try await http.post("/billing/admin/grant", token: TestJWT.admin(),
+                                            json: ["customer": "load", "credits": balance, "reason": "load test"])
+            #expect(grant.json["new_balance"] as? Int == Int(balance))
+            let token = TestJWT.customer("load")
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<200 {
+                    group.addTask {
+                        try await http.post("/billing/charges", token: token, json: ["agent": "code_reviewer", "run_id": "load-\(i)"]).status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            let expected = Int(balance / c)
+            #expect(statuses.filter { $0 == 201 }.count == expected)
+            #expect(statuses.filter { $0 == 402 }.count == 200 - expected, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+            let wallets = WalletService(database: db, logger: TestLog.logger)
+            let report = try await wallets.verifyLedger(customer: "load")
+            #expect(report.isConsistent, "\(report.problems)")
+            #expect(try await wallets.balance(customer: "load") == balance - Int64(expected) * c)
+        }
+    }
+
+    // MARK: Shutdown
+
+    @Test(arguments: Backend.allCases)
+    func sigtermWithRequestsInFlightFinishesThemAndExitsZero(_ backend: Backend) async throws {
+        try await withFreshServerDatabase(backend) { db, rawURL in
+            let server = try await ServeProcess(databaseURL: rawURL)
+            let http = HTTPClient(baseURL: server.baseURL)
+            _ = try await http.post("/billing/admin/grant", token: TestJWT.admin(),
+                                    json: ["customer": "drain", "credits": 100_000, "reason": "drain test"])
+            let token = TestJWT.customer("drain")
+            let inFlight = Task {
+                try await withThrowingTaskGroup(of: Int?.self) { group in
+                    for i in 0..<40 {
+                        group.addTask { try? await http.post("/billing/charges", token: token,
+                                                            json: ["agent": "code_reviewer", "run_id": "drain-\(i)"]).status }
+                    }
+                    return try await group.reduce(into: [Int?]()) { $0.append($1) }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(30))
+            let (status, stderr) = try await server.stop()
+            #expect(status == 0, "\(stderr.suffix(10))")
+            let answered = try await inFlight.value
+            // Every request was either answered as a charge or never started: the ledger says which.
+            #expect(answered.allSatisfy { $0 == nil || $0 == 201 }, "\(answered)")
+            let charged = answered.filter { $0 == 201 }.count
+            let wallets = WalletService(database: db, logger: TestLog.logger)
+            #expect(try await wallets.verifyLedger(customer: "drain").isConsistent)
+            let rows = try await wallets.history(customer: "drain", limit: 100).filter { $0.kind == .charge }.count
+            #expect(rows >= charged)
+            #expect(!stderr.joined().contains(ServeProcess.jwtSecret) && !stderr.joined().contains(ServeProcess.webhookSecret))
+        }
+    }
+}
+
+/// A fresh migrated and seeded database with `strata serve` on it: `body` gets a client,
+/// the database and the process; afterwards SIGTERM must end the process with 0, and
+/// nothing it printed may hold a secret or the database password.
+func withServer(_ backend: Backend, arguments: [String] = [],
+                _ body: @escaping @Sendable (HTTPClient, Database, ServeProcess) async throws -> Void) async throws {
+    try await withFreshServerDatabase(backend) { db, rawURL in
+        let server = try await ServeProcess(databaseURL: rawURL, arguments: arguments)
+        let outcome: Result<Void, any Error>
+        do {
+            try await body(HTTPClient(baseURL: server.baseURL), db, server)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        let (status, stderr) = try await server.stop()
+        #expect(status == 0, "strata serve exited \(status): \(stderr.suffix(10))")
+        let printed = stderr.joined(separator: "\n")
+        #expect(!printed.contains(ServeProcess.jwtSecret) && !printed.contains(ServeProcess.webhookSecret))
+        #expect(!printed.contains("strata:strata@"))
+        try outcome.get()
+    }
+}
+
+/// A fresh migrated and seeded database, and its URL text for `DATABASE_URL`.
+func withFreshServerDatabase(_ backend: Backend, _ body: @escaping @Sendable (Database, String) async throws -> Void) async throws {
+    try await withFreshDatabase(backend, migrated: true, maxConnections: 4) { db, url in
+        try await CatalogueSeeder(database: db, directory: projectRoot.appendingPathComponent("seeds"), logger: TestLog.logger).seed()
+        try await body(db, try backend.rawURL(database: url.database))
+    }
+}
+
+private func count(_ db: Database, _ table: String) async throws -> Int64 {
+    try await db.withConnection { try $0.queryFirst("SELECT COUNT(*) AS n FROM \(identifier: table)")!.decode("n") }
+}
