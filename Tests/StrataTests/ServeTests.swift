@@ -186,6 +186,52 @@ struct ServeTests {
         }
     }
 
+    // MARK: Idempotency keys
+
+    @Test(arguments: Backend.allCases)
+    func idempotencyKeysReplayRefuseAnotherBodyAndWaitForARunningFirst(_ backend: Backend) async throws {
+        try await withServer(backend) { http, db, _ in
+            let admin = TestJWT.admin()
+            let grantBody: [String: Any] = ["customer": "dana", "credits": 500, "reason": "idempotent grant"]
+            let first = try await http.post("/billing/admin/grant", token: admin, json: grantBody, headers: ["Idempotency-Key": "grant-1"])
+            #expect(first.status == 200 && first.json["new_balance"] as? Int == 500 && first.header("Idempotent-Replayed") == nil)
+            let again = try await http.post("/billing/admin/grant", token: admin, json: grantBody, headers: ["Idempotency-Key": "grant-1"])
+            #expect(again.status == 200 && again.json["new_balance"] as? Int == 500 && again.header("Idempotent-Replayed") == "true")
+            #expect(again.json["transaction_id"] as? Int == first.json["transaction_id"] as? Int)
+            let other = try await http.post("/billing/admin/grant", token: admin, json: ["customer": "dana", "credits": 501, "reason": "idempotent grant"],
+                                            headers: ["Idempotency-Key": "grant-1"])
+            #expect(other.status == 422 && other.json["error_code"] as? String == "IDEMPOTENCY_KEY_REUSED", "\(other.text)")
+
+            let dana = TestJWT.customer("dana")
+            let charge: [String: Any] = ["agent": "code_reviewer", "run_id": "idem-run-1"]
+            let charged = try await http.post("/billing/charges", token: dana, json: charge, headers: ["Idempotency-Key": "charge-1"])
+            #expect(charged.status == 201 && charged.json["replay"] as? Bool == false)
+            let replayed = try await http.post("/billing/charges", token: dana, json: charge, headers: ["Idempotency-Key": "charge-1"])
+            #expect(replayed.status == 201 && replayed.json["replay"] as? Bool == false && replayed.header("Idempotent-Replayed") == "true")
+            #expect(replayed.text == charged.text)
+            let reused = try await http.post("/billing/charges", token: dana, json: ["agent": "code_reviewer", "run_id": "idem-run-2"],
+                                             headers: ["Idempotency-Key": "charge-1"])
+            #expect(reused.status == 422)
+            // A run charged before, asked again under a new key: the run's replay, not the key's.
+            let runReplay = try await http.post("/billing/charges", token: dana, json: charge, headers: ["Idempotency-Key": "charge-2"])
+            #expect(runReplay.status == 200 && runReplay.json["replay"] as? Bool == true && runReplay.header("Idempotent-Replayed") == nil)
+
+            // A first request still running under the key (claimed here, never completed).
+            let busy = ["agent_key": "code_reviewer", "run_id": "idem-run-3", "operation": "charge", "customer": "dana"]
+            _ = try await IdempotencyStore(database: db, logger: TestLog.logger)
+                .claim(scope: WalletService.idempotencyScope(customer: "dana"), key: "charge-busy",
+                       fingerprint: IdempotencyStore.fingerprint(busy))
+            let running = try await http.post("/billing/charges", token: dana, json: ["agent": "code_reviewer", "run_id": "idem-run-3"],
+                                              headers: ["Idempotency-Key": "charge-busy"])
+            #expect(running.status == 409 && running.json["error_code"] as? String == "IDEMPOTENCY_KEY_IN_PROGRESS", "\(running.text)")
+            let badKey = try await http.post("/billing/charges", token: dana, json: charge, headers: ["Idempotency-Key": String(repeating: "k", count: 192)])
+            #expect(badKey.status == 400 && badKey.json["error_code"] as? String == "INVALID_IDEMPOTENCY_KEY")
+            let wallets = WalletService(database: db, logger: TestLog.logger)
+            #expect(try await wallets.balance(customer: "dana") == 460)
+            #expect(try await wallets.verifyLedger(customer: "dana").isConsistent)
+        }
+    }
+
     // MARK: Webhooks
 
     @Test(arguments: Backend.allCases)

@@ -40,22 +40,37 @@ extension BillingAPI {
     ///
     /// `201` for a new charge; `200` with `replay: true` and the first receipt for a run
     /// already charged; `402 BILLING_INSUFFICIENT_CREDITS` with `balance` and `required`,
-    /// changing nothing; `404` for an unknown or inactive agent.
+    /// changing nothing; `404` for an unknown or inactive agent. With an
+    /// `Idempotency-Key` that already made this charge, the first answer again (`201`,
+    /// `replay: false`) with `Idempotent-Replayed: true`: the ledger row carries the key,
+    /// which tells a key's replay from a run's.
     func charge(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let caller = try await customer(request)
+        let key = try IdempotencyKeyHeader.key(of: request)
         let body = try await JSONBody.decode(ChargeRequest.self, from: request)
         let receipt = try await wallets.charge(customer: caller.subject, agentKey: body.agent, runID: body.runID,
-                                               context: caller.context(requestID: context.requestID))
+                                               context: caller.context(requestID: context.requestID), idempotencyKey: key)
+        let keyReplay = key != nil && receipt.isReplay && receipt.transaction.idempotencyKey == key
+        if keyReplay {
+            var first = ChargeBody(receipt)
+            first.replay = false
+            return try JSONResponse.make(.created, first, headers: IdempotencyKeyHeader.headers(replayed: true))
+        }
         return try JSONResponse.make(receipt.isReplay ? .ok : .created, ChargeBody(receipt))
     }
 
     /// `POST /billing/admin/grant`: credits a customer's wallet, as an admin's decision.
+    ///
+    /// With an `Idempotency-Key` (scoped to the customer's wallet), a retry answers the
+    /// first grant's body again with `Idempotent-Replayed: true`.
     func grant(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let caller = try await admin(request)
+        let key = try IdempotencyKeyHeader.key(of: request)
         let body = try await JSONBody.decode(GrantRequest.self, from: request)
         let receipt = try await wallets.grant(customer: body.customer, credits: body.credits, reason: body.reason,
-                                              context: caller.context(requestID: context.requestID))
+                                              context: caller.context(requestID: context.requestID), idempotencyKey: key)
         return try JSONResponse.make(.ok, GrantBody(newBalance: receipt.transaction.balanceAfter,
-                                                    transactionID: receipt.transaction.id))
+                                                    transactionID: receipt.transaction.id),
+                                     headers: IdempotencyKeyHeader.headers(replayed: receipt.isReplay))
     }
 }
