@@ -10,8 +10,8 @@ public struct ServeConfiguration: Sendable {
     public var webhookWorkers: Int
     /// Seconds between grace sweeps and between purges of expired idempotency keys.
     public var sweepInterval: Double
-    /// The HS256 key of access tokens.
-    public var jwtSecret: String
+    /// The key access tokens are verified with (HS256 secret, or an ES256/RS256 public key).
+    public var tokenKey: TokenKey
     /// Stripe's endpoint signing secret.
     public var webhookSecret: String
     /// The project's migrations for the database's dialect, for `GET /ready`.
@@ -21,13 +21,13 @@ public struct ServeConfiguration: Sendable {
     /// The lease owner prefix of this process's workers (`host:pid`).
     public var workerIDPrefix: String
 
-    public init(host: String, port: Int, webhookWorkers: Int, sweepInterval: Double, jwtSecret: String,
+    public init(host: String, port: Int, webhookWorkers: Int, sweepInterval: Double, tokenKey: TokenKey,
                 webhookSecret: String, migrations: MigrationSet, shutdownTimeout: Double = 20, workerIDPrefix: String) {
         self.host = host
         self.port = port
         self.webhookWorkers = webhookWorkers
         self.sweepInterval = sweepInterval
-        self.jwtSecret = jwtSecret
+        self.tokenKey = tokenKey
         self.webhookSecret = webhookSecret
         self.migrations = migrations
         self.shutdownTimeout = shutdownTimeout

@@ -38,10 +38,13 @@ public struct StrataServer: Sendable {
     ///   real port (the one the system chose for port 0).
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         let config = configuration
-        let authenticator = await BearerAuthenticator(hmacSecret: config.jwtSecret)
+        let authenticator = try await BearerAuthenticator(key: config.tokenKey)
+        let tokenKeySet = switch config.tokenKey {
+        case .hmacSecret(let secret): !secret.isEmpty
+        case .publicKeyPEM(let pem): !pem.isEmpty
+        }
         let readiness = ReadinessCheck(database: database, migrations: config.migrations,
-                                       secretsConfigured: !config.jwtSecret.isEmpty && !config.webhookSecret.isEmpty,
-                                       logger: logger)
+                                       secretsConfigured: tokenKeySet && !config.webhookSecret.isEmpty, logger: logger)
         let api = BillingAPI(database: database, clock: clock, webhookSecret: config.webhookSecret,
                              authenticator: authenticator, readiness: readiness, logger: logger)
         let host = config.host

@@ -21,8 +21,9 @@ struct Serve: AsyncParsableCommand {
         abstract: "Serve the billing API over HTTP, with the webhook workers and the grace sweep.",
         discussion: """
             Configuration comes from the environment: DATABASE_URL (or --database-url), \
-            STRATA_JWT_SECRET (the HS256 key of access tokens, at least 32 bytes) and \
-            STRATA_WEBHOOK_SECRET (Stripe's endpoint signing secret). Tokens carry the customer's \
+            STRATA_JWT_SECRET (the HS256 key of access tokens, at least 32 bytes) or \
+            STRATA_JWT_PUBLIC_KEY_FILE (a PEM public key: P-256 for ES256 tokens, RSA of 2048 bits \
+            or more for RS256), and STRATA_WEBHOOK_SECRET (Stripe's endpoint signing secret). Tokens carry the customer's \
             external id in `sub`, `exp`, and `"role": "admin"` or `"roles": ["admin"]` for the admin routes.
             """)
 
@@ -68,13 +69,19 @@ struct Serve: AsyncParsableCommand {
         do {
             let url = try connection.url()
             let environment = ProcessInfo.processInfo.environment
-            let jwtSecret = try Self.secret("STRATA_JWT_SECRET", in: environment, minimumBytes: Self.minimumJWTSecretBytes)
+            let tokenKey = try Self.tokenKey(in: environment)
             let webhookSecret = try Self.secret("STRATA_WEBHOOK_SECRET", in: environment, minimumBytes: 1)
             let set = try MigrationLoader.load(directory: URL(fileURLWithPath: migrations), dialect: SQLSplitDialect(url.backend))
             configuration = ServeConfiguration(
                 host: host, port: port, webhookWorkers: webhookWorkers, sweepInterval: sweepInterval,
-                jwtSecret: jwtSecret, webhookSecret: webhookSecret, migrations: set, shutdownTimeout: shutdownTimeout,
+                tokenKey: tokenKey, webhookSecret: webhookSecret, migrations: set, shutdownTimeout: shutdownTimeout,
                 workerIDPrefix: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)")
+            // A PEM that holds no usable key is refused here, before the socket opens.
+            do {
+                _ = try await BearerAuthenticator(key: tokenKey)
+            } catch {
+                throw CLIError.usage("STRATA_JWT_PUBLIC_KEY_FILE holds neither a P-256 nor an RSA public key of 2048 bits or more")
+            }
             database = Database(url: url, maxConnections: maxConnections, logger: logger)
             try await Self.probe(database, within: .seconds(url.connectTimeout + 5))
         } catch {
@@ -93,6 +100,23 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(StrataExit.failure)
         }
         await database.close()
+    }
+
+    /// The token key: `STRATA_JWT_PUBLIC_KEY_FILE`'s PEM, or `STRATA_JWT_SECRET`; exactly one.
+    static func tokenKey(in environment: [String: String]) throws -> TokenKey {
+        let file = environment["STRATA_JWT_PUBLIC_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let secretSet = !(environment["STRATA_JWT_SECRET"] ?? "").isEmpty
+        guard let file else {
+            return .hmacSecret(try secret("STRATA_JWT_SECRET", in: environment, minimumBytes: minimumJWTSecretBytes))
+        }
+        guard !secretSet else {
+            throw CLIError.usage("set STRATA_JWT_SECRET or STRATA_JWT_PUBLIC_KEY_FILE, not both: tokens have one algorithm")
+        }
+        do {
+            return .publicKeyPEM(try String(contentsOfFile: file, encoding: .utf8))
+        } catch {
+            throw CLIError.usage("STRATA_JWT_PUBLIC_KEY_FILE: cannot read \(file)")
+        }
     }
 
     /// A secret from the environment, checked but never shown.

@@ -1,29 +1,46 @@
+import Crypto
 import Foundation
 import JWTKit
 import StrataBilling
 
 /// Turns an `Authorization: Bearer <JWT>` header into a ``Caller``, or refuses it.
 ///
-/// Tokens are HS256, signed with `STRATA_JWT_SECRET`. The header's `alg` must be
-/// exactly `HS256` before the signature is even checked: jwt-kit verifies with the key
-/// it holds whatever the header claims, and accepting a header that lies about its
-/// algorithm (`none`, `HS512`, `RS256`) is how algorithm-confusion attacks begin. `exp`
+/// Tokens are HS256, signed with `STRATA_JWT_SECRET`, or ES256 / RS256 verified with a
+/// public key (``TokenKey``). The header's `alg` must be exactly the key's algorithm
+/// before the signature is even checked: jwt-kit verifies with the key it holds whatever
+/// the header claims, and accepting a header that lies about its algorithm (`none`,
+/// `HS512`, or `HS256` "signed" with a public key) is how algorithm-confusion attacks
+/// begin. `exp`
 /// is required; `nbf` is honoured when present; `sub` must be a customer id the wallets
 /// accept (1 to 191 characters). Every refusal is the same `401` with a reason that
 /// names the rule broken, never the token.
 ///
 /// ```swift
-/// let auth = await BearerAuthenticator(hmacSecret: secret)
+/// let auth = try await BearerAuthenticator(key: .hmacSecret(secret))
 /// let caller = try await auth.authenticate(request.headers[.authorization])
 /// ```
 public struct BearerAuthenticator: Sendable {
-    /// The only algorithm accepted.
-    public static let algorithm = "HS256"
+    /// The only algorithm accepted: `HS256`, `ES256` or `RS256`, from the key.
+    public let algorithm: String
     private let keys: JWTKeyCollection
 
-    public init(hmacSecret: String) async {
+    /// - Throws: when a PEM holds neither a P-256 public key nor an RSA public key of at
+    ///   least 2048 bits (jwt-kit's or swift-crypto's error).
+    public init(key: TokenKey) async throws {
         let keys = JWTKeyCollection()
-        await keys.add(hmac: HMACKey(from: hmacSecret), digestAlgorithm: .sha256)
+        switch key {
+        case .hmacSecret(let secret):
+            await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+            algorithm = "HS256"
+        case .publicKeyPEM(let pem):
+            if let ec = try? ES256PublicKey(pem: pem) {
+                await keys.add(ecdsa: ec)
+                algorithm = "ES256"
+            } else {
+                await keys.add(rsa: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha256)
+                algorithm = "RS256"
+            }
+        }
         self.keys = keys
     }
 
@@ -41,7 +58,7 @@ public struct BearerAuthenticator: Sendable {
         }
         let token = parts[1].trimmingCharacters(in: .whitespaces)
         guard token.utf8.count <= 8192 else { throw APIError.unauthorized("the token is too long") }
-        try Self.checkHeader(of: token)
+        try Self.checkHeader(of: token, algorithm: algorithm)
         let claims: AccessClaims
         do {
             claims = try await keys.verify(token, as: AccessClaims.self)
@@ -64,8 +81,8 @@ public struct BearerAuthenticator: Sendable {
         return Caller(subject: subject, isAdmin: claims.isAdmin)
     }
 
-    /// Refuses a token whose header is not a JSON object with `"alg": "HS256"`.
-    private static func checkHeader(of token: String) throws {
+    /// Refuses a token whose header is not a JSON object with the key's `alg`.
+    private static func checkHeader(of token: String, algorithm: String) throws {
         let segments = token.split(separator: ".", omittingEmptySubsequences: false)
         guard segments.count == 3, let headerData = base64URLDecode(segments[0]),
               let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
