@@ -1,3 +1,4 @@
+import StrataBilling
 import StrataMigrations
 
 /// Everything `strata serve` needs besides its database: where to listen, the secrets,
@@ -8,6 +9,8 @@ public struct ServeConfiguration: Sendable {
     public var port: Int
     /// Webhook workers in this process (0: leave the events to `strata webhooks work`).
     public var webhookWorkers: Int
+    /// When the workers retry a failed event (the standard 1 s … 1 h, or a shorter one for demos and tests).
+    public var retryPolicy: WebhookRetryPolicy = .standard
     /// Seconds between grace sweeps and between purges of expired idempotency keys.
     public var sweepInterval: Double
     /// The key access tokens are verified with (HS256 secret, or an ES256/RS256 public key).

@@ -75,7 +75,7 @@ public struct StrataServer: Sendable {
         var services: [(name: String, service: any Service)] = (0..<config.webhookWorkers).map { n in
             ("webhook-worker-\(n)", WebhookWorkerService(
                 worker: RetryWorker(id: "\(config.workerIDPrefix):\(n)", database: database, registry: registry,
-                                    clock: clock, logger: logger),
+                                    clock: clock, logger: logger, policy: config.retryPolicy),
                 logger: logger))
         }
         let sweepContext = BillingContext(actor: "system:grace-sweep")

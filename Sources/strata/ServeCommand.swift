@@ -39,6 +39,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds between grace sweeps (and purges of expired idempotency keys).", valueName: "seconds"))
     var sweepInterval: Double = 3600
 
+    @Option(help: ArgumentHelp(
+        "Seconds the webhook workers wait after the 1st, 2nd, … failure (default 1,10,60,600,3600). For demos and tests.",
+        valueName: "s,s,…"))
+    var webhookRetrySchedule: String?
+
     @Option(help: ArgumentHelp("Database connections in the pool, shared by requests and workers.", valueName: "n"))
     var maxConnections = 10
 
@@ -60,12 +65,23 @@ struct Serve: AsyncParsableCommand {
         guard (1...200).contains(maxConnections) else { throw ValidationError("--max-connections must be 1 to 200, not \(maxConnections)") }
         guard shutdownTimeout > 0, shutdownTimeout.isFinite else { throw ValidationError("--shutdown-timeout must be positive") }
         guard !host.isEmpty else { throw ValidationError("--host must not be empty") }
+        _ = try retryPolicy()
+    }
+
+    /// The standard policy, or the one --webhook-retry-schedule gives (with the same jitter).
+    func retryPolicy() throws -> WebhookRetryPolicy {
+        guard let webhookRetrySchedule else { return .standard }
+        let delays = webhookRetrySchedule.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !delays.isEmpty, delays.allSatisfy({ $0.map { $0 >= 0 && $0.isFinite } ?? false }) else {
+            throw ValidationError("--webhook-retry-schedule takes comma-separated non-negative seconds, like 1,10,60,600,3600")
+        }
+        return WebhookRetryPolicy(schedule: delays.compactMap { $0 }, jitter: WebhookRetryPolicy.standard.jitter)
     }
 
     func run() async throws {
         let logger = connection.logger()
         let database: Database
-        let configuration: ServeConfiguration
+        var configuration: ServeConfiguration
         do {
             let url = try connection.url()
             let environment = ProcessInfo.processInfo.environment
@@ -76,6 +92,7 @@ struct Serve: AsyncParsableCommand {
                 host: host, port: port, webhookWorkers: webhookWorkers, sweepInterval: sweepInterval,
                 tokenKey: tokenKey, webhookSecret: webhookSecret, migrations: set, shutdownTimeout: shutdownTimeout,
                 workerIDPrefix: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)")
+            configuration.retryPolicy = try retryPolicy()
             // A PEM that holds no usable key is refused here, before the socket opens.
             do {
                 _ = try await BearerAuthenticator(key: tokenKey)

@@ -291,6 +291,73 @@ struct ServeTests {
         }
     }
 
+    @Test(arguments: Backend.allCases)
+    func aFailingEventGoesDeadAndAnAdminReplayProcessesItThenRefundsAndVerifies(_ backend: Backend) async throws {
+        try await withServer(backend, arguments: ["--webhook-retry-schedule", "0,0,0,0,0"]) { http, db, _ in
+            let admin = TestJWT.admin()
+            let event = """
+                {"id":"evt_serve_dead","type":"checkout.session.completed","data":{"object":{"id":"cs_test_dead",\
+                "payment_status":"paid","metadata":{"customer":"frank","package_id":"credits_late"}}}}
+                """
+            let delivered = try await http.send("POST", "/billing/webhook", body: Data(event.utf8),
+                                                headers: ["Content-Type": "application/json", "Stripe-Signature": stripeSignature(event)])
+            #expect(delivered.status == 200)
+            var dead: [[String: Any]] = []
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline {
+                dead = try await http.get("/billing/admin/webhooks/dead", token: admin).json["events"] as? [[String: Any]] ?? []
+                if !dead.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let entry = try #require(dead.first)
+            #expect(dead.count == 1 && entry["event_id"] as? String == "evt_serve_dead" && entry["attempts"] as? Int == 6)
+            #expect((entry["last_error"] as? String)?.contains("credits_late") == true, "\(entry)")
+            #expect(try await http.get("/billing/admin/webhooks/dead", token: TestJWT.customer("frank")).status == 403)
+
+            // The operator adds the missing package, then replays the event.
+            let now = SystemClock().now()
+            try await db.withConnection { conn in
+                try conn.execute("""
+                    INSERT INTO credit_packages (package_id, name, credits, price_minor, currency, provider_price_id, active, created_at, updated_at)
+                    VALUES ('credits_late', 'Late credits', 300, 300, 'USD', 'price_late', \(true), \(now), \(now))
+                    """)
+            }
+            let id = try #require(entry["id"] as? Int)
+            let replayed = try await http.post("/billing/admin/webhooks/\(id)/replay", token: admin, json: [String: Any]())
+            #expect(replayed.status == 200 && replayed.json["state"] as? String == "pending", "\(replayed.text)")
+            let frank = TestJWT.customer("frank")
+            var balance = 0
+            let credited = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < credited {
+                balance = try await http.get("/billing/wallet", token: frank).json["balance_credits"] as? Int ?? 0
+                if balance != 0 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(balance == 300)
+            let again = try await http.post("/billing/admin/webhooks/\(id)/replay", token: admin, json: [String: Any]())
+            #expect(again.status == 409 && again.json["error_code"] as? String == "WEBHOOK_EVENT_NOT_DEAD")
+            #expect(try await http.post("/billing/admin/webhooks/999999/replay", token: admin, json: [String: Any]()).status == 404)
+
+            // A charge refunded once, and only once.
+            let charged = try await http.post("/billing/charges", token: frank, json: ["agent": "code_reviewer", "run_id": "refund-me"])
+            let chargeID = try #require((charged.json["transaction"] as? [String: Any])?["id"] as? Int)
+            let refund = try await http.post("/billing/admin/refunds", token: admin, json: ["transaction_id": chargeID, "reason": "agent crashed"])
+            #expect(refund.status == 200 && refund.json["new_balance"] as? Int == 300, "\(refund.text)")
+            let twice = try await http.post("/billing/admin/refunds", token: admin, json: ["transaction_id": chargeID])
+            #expect(twice.status == 409 && twice.json["error_code"] as? String == "BILLING_NOT_REFUNDABLE")
+            #expect(try await http.post("/billing/admin/refunds", token: admin, json: ["transaction_id": 987654]).status == 404)
+
+            let verified = try await http.get("/billing/admin/ledger/verify", token: admin)
+            #expect(verified.status == 200 && verified.json["consistent"] as? Bool == true && verified.json["wallets"] as? Int == 1,
+                    "\(verified.text)")
+            // A ledger broken behind the services' back is reported, not hidden.
+            try await db.withConnection { try $0.execute("UPDATE credit_wallets SET balance = balance + 1") }
+            let broken = try await http.get("/billing/admin/ledger/verify", token: admin)
+            #expect(broken.json["consistent"] as? Bool == false
+                    && (broken.json["inconsistent"] as? [[String: Any]])?.first?["customer"] as? String == "frank")
+        }
+    }
+
     // MARK: Concurrency
 
     @Test(arguments: Backend.allCases)

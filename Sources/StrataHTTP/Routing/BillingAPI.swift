@@ -18,6 +18,10 @@ import StrataSQL
 /// | `GET /billing/wallet?limit=&cursor=` | customer | ``WalletBody`` (the wallet is created at 0 on first sight) |
 /// | `POST /billing/charges` | customer | `201` ``ChargeBody``; `200` with `replay: true` for a run already charged |
 /// | `POST /billing/admin/grant` | admin | ``GrantBody`` |
+/// | `POST /billing/admin/refunds` | admin | ``GrantBody`` of the refund row |
+/// | `GET /billing/admin/webhooks/dead` | admin | `{"events": [...]}` (``WebhookEventBody``) |
+/// | `POST /billing/admin/webhooks/{id}/replay` | admin | ``WebhookEventBody``, pending again |
+/// | `GET /billing/admin/ledger/verify` | admin | ``LedgerVerificationBody`` |
 /// | `POST /billing/webhook` | Stripe's signature | `200` ``WebhookReceiptBody`` once stored or a duplicate |
 ///
 /// Catalogue reads are public: they are the price list. Everything a customer owns is
@@ -60,6 +64,10 @@ public struct BillingAPI: Sendable {
         router.get("/billing/wallet") { request, context in try await wallet(request, context) }
         router.post("/billing/charges") { request, context in try await charge(request, context) }
         router.post("/billing/admin/grant") { request, context in try await grant(request, context) }
+        router.post("/billing/admin/refunds") { request, context in try await refund(request, context) }
+        router.get("/billing/admin/webhooks/dead") { request, context in try await deadWebhooks(request, context) }
+        router.post("/billing/admin/webhooks/:id/replay") { request, context in try await replayWebhook(request, context) }
+        router.get("/billing/admin/ledger/verify") { request, context in try await verifyLedgers(request, context) }
         router.post("/billing/webhook") { request, context in try await webhook(request, context) }
         return router
     }
