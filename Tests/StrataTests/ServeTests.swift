@@ -358,6 +358,41 @@ struct ServeTests {
         }
     }
 
+    @Test(arguments: Backend.allCases)
+    func subscriptionUsageAndAccessAreTheCallersOwn(_ backend: Backend) async throws {
+        try await withServer(backend) { http, db, _ in
+            let gina = TestJWT.customer("gina")
+            for path in ["/billing/subscription", "/billing/usage", "/billing/access"] {
+                let none = try await http.get(path, token: gina)
+                #expect(none.status == 404 && none.json["error_code"] as? String == "BILLING_NO_SUBSCRIPTION", "\(path): \(none.text)")
+            }
+            _ = try await SubscriptionService(database: db, clock: SystemClock(), logger: TestLog.logger)
+                .subscribe(customer: "gina", planCode: "free", context: .system)
+            let subscription = try await http.get("/billing/subscription", token: gina)
+            #expect(subscription.status == 200 && subscription.json["plan"] as? String == "free"
+                    && subscription.json["state"] as? String == "active", "\(subscription.text)")
+            #expect(try await http.get("/billing/access", token: gina).json["access"] as? String == "full")
+
+            // The free plan allows 1,000 units: 850 fires the 80 % alert, 300 more the 100 % one, capped at 100 %.
+            let first = try await http.post("/billing/usage", token: gina, json: ["quantity": 850])
+            #expect(first.status == 200 && first.json["used"] as? Int == 850 && first.json["alerts_fired"] as? [Int] == [80], "\(first.text)")
+            let second = try await http.post("/billing/usage", token: gina, json: ["quantity": 300])
+            #expect(second.json["alerts_fired"] as? [Int] == [100] && second.json["percentage"] as? Double == 100
+                    && second.json["remaining"] as? Int == 0, "\(second.text)")
+            let read = try await http.get("/billing/usage", token: gina)
+            #expect(read.json["used"] as? Int == 1150 && read.json["limit"] as? Int == 1000 && read.json["alerts_fired"] == nil)
+            #expect(try await http.post("/billing/usage", token: gina, json: ["quantity": 0]).status == 400)
+            // Another customer's subscription is not theirs to see.
+            #expect(try await http.get("/billing/usage", token: TestJWT.customer("hank")).status == 404)
+
+            _ = try await GracePeriodService(database: db, clock: SystemClock(), logger: TestLog.logger)
+                .paymentFailed(customer: "gina", reason: "card declined", context: .system)
+            let grace = try await http.get("/billing/access", token: gina)
+            #expect(grace.json["access"] as? String == "grace" && grace.json["days_left"] as? Int == 7
+                    && (grace.json["grace_ends_at"] as? String)?.hasSuffix("Z") == true, "\(grace.text)")
+        }
+    }
+
     // MARK: Concurrency
 
     @Test(arguments: Backend.allCases)

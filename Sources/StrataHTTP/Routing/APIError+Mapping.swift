@@ -18,6 +18,18 @@ extension APIError {
             self = Self.wallet(e)
         case let e as WebhookError:
             self = Self.webhook(e)
+        case let e as GracePeriodError:
+            switch e {
+            case .unknownCustomer, .noSubscription: self = APIError(.notFound, "BILLING_NO_SUBSCRIPTION", "you have no subscription")
+            case .subscriptionRestricted: self = APIError(.conflict, "BILLING_SUBSCRIPTION_RESTRICTED", e.description)
+            }
+        case let e as SubscriptionError:
+            switch e {
+            case .unknownPlan, .inactivePlan: self = APIError(.notFound, "BILLING_PLAN_NOT_FOUND", e.description)
+            case .unknownSubscription: self = APIError(.notFound, "BILLING_NO_SUBSCRIPTION", e.description)
+            case .alreadySubscribed, .subscriptionCanceled: self = APIError(.conflict, "BILLING_SUBSCRIPTION_CONFLICT", e.description)
+            case .invalidQuantity: self = APIError(.badRequest, "INVALID_REQUEST", e.description)
+            }
         case let e as IdempotencyError:
             switch e {
             case .conflict: self = APIError(.unprocessableContent, "IDEMPOTENCY_KEY_REUSED", e.description)

@@ -17,6 +17,9 @@ import StrataSQL
 /// | `GET /billing/plans` | anyone | `{"plans": [...]}`, active plans |
 /// | `GET /billing/wallet?limit=&cursor=` | customer | ``WalletBody`` (the wallet is created at 0 on first sight) |
 /// | `POST /billing/charges` | customer | `201` ``ChargeBody``; `200` with `replay: true` for a run already charged |
+/// | `GET /billing/subscription` | customer | ``SubscriptionBody``; `404 BILLING_NO_SUBSCRIPTION` |
+/// | `GET /billing/usage`, `POST /billing/usage` `{"quantity"}` | customer | ``UsageBody`` |
+/// | `GET /billing/access` | customer | ``AccessBody``: full, grace with days left, restricted |
 /// | `POST /billing/admin/grant` | admin | ``GrantBody`` |
 /// | `POST /billing/admin/refunds` | admin | ``GrantBody`` of the refund row |
 /// | `GET /billing/admin/webhooks/dead` | admin | `{"events": [...]}` (``WebhookEventBody``) |
@@ -31,6 +34,8 @@ public struct BillingAPI: Sendable {
     let agents: AgentCatalogue
     let packages: CreditPackageCatalogue
     let subscriptions: SubscriptionService
+    let usageService: UsageService
+    let grace: GracePeriodService
     let inbox: WebhookInbox
     let authenticator: BearerAuthenticator
     let readiness: ReadinessCheck
@@ -46,6 +51,8 @@ public struct BillingAPI: Sendable {
         agents = AgentCatalogue(database: database)
         packages = CreditPackageCatalogue(database: database)
         subscriptions = SubscriptionService(database: database, clock: clock, logger: logger)
+        usageService = UsageService(database: database, clock: clock, logger: logger)
+        grace = GracePeriodService(database: database, clock: clock, logger: logger)
         inbox = WebhookInbox(database: database, clock: clock, logger: logger, secret: webhookSecret)
         self.authenticator = authenticator
         self.readiness = readiness
@@ -63,6 +70,10 @@ public struct BillingAPI: Sendable {
         router.get("/billing/plans") { _, _ in try await plans() }
         router.get("/billing/wallet") { request, context in try await wallet(request, context) }
         router.post("/billing/charges") { request, context in try await charge(request, context) }
+        router.get("/billing/subscription") { request, context in try await subscription(request, context) }
+        router.get("/billing/usage") { request, context in try await usage(request, context) }
+        router.post("/billing/usage") { request, context in try await recordUsage(request, context) }
+        router.get("/billing/access") { request, context in try await access(request, context) }
         router.post("/billing/admin/grant") { request, context in try await grant(request, context) }
         router.post("/billing/admin/refunds") { request, context in try await refund(request, context) }
         router.get("/billing/admin/webhooks/dead") { request, context in try await deadWebhooks(request, context) }
