@@ -11,6 +11,9 @@ public struct ServeConfiguration: Sendable {
     public var webhookWorkers: Int
     /// When the workers retry a failed event (the standard 1 s … 1 h, or a shorter one for demos and tests).
     public var retryPolicy: WebhookRetryPolicy = .standard
+    /// Seconds a connection may stay silent before the server closes it: an idle
+    /// keep-alive connection, or a client that sends its request too slowly.
+    public var idleTimeout = 60
     /// Seconds between grace sweeps and between purges of expired idempotency keys.
     public var sweepInterval: Double
     /// The key access tokens are verified with (HS256 secret, or an ES256/RS256 public key).

@@ -44,6 +44,10 @@ struct Serve: AsyncParsableCommand {
         valueName: "s,s,…"))
     var webhookRetrySchedule: String?
 
+    @Option(help: ArgumentHelp("Seconds a connection may stay silent (idle, or a client too slow to send) before it is closed.",
+                               valueName: "seconds"))
+    var idleTimeout = 60
+
     @Option(help: ArgumentHelp("Database connections in the pool, shared by requests and workers.", valueName: "n"))
     var maxConnections = 10
 
@@ -64,6 +68,7 @@ struct Serve: AsyncParsableCommand {
         guard sweepInterval >= 1, sweepInterval.isFinite else { throw ValidationError("--sweep-interval must be at least 1 second") }
         guard (1...200).contains(maxConnections) else { throw ValidationError("--max-connections must be 1 to 200, not \(maxConnections)") }
         guard shutdownTimeout > 0, shutdownTimeout.isFinite else { throw ValidationError("--shutdown-timeout must be positive") }
+        guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds, not \(idleTimeout)") }
         guard !host.isEmpty else { throw ValidationError("--host must not be empty") }
         _ = try retryPolicy()
     }
@@ -93,6 +98,7 @@ struct Serve: AsyncParsableCommand {
                 tokenKey: tokenKey, webhookSecret: webhookSecret, migrations: set, shutdownTimeout: shutdownTimeout,
                 workerIDPrefix: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)")
             configuration.retryPolicy = try retryPolicy()
+            configuration.idleTimeout = idleTimeout
             // A PEM that holds no usable key is refused here, before the socket opens.
             do {
                 _ = try await BearerAuthenticator(key: tokenKey)

@@ -54,6 +54,12 @@ struct ServeTests {
                     .map { (try $0.decode("actor"), try $0.decode("request_id")) }
             }
             #expect(audit?.actor == "admin:ops" && audit?.requestID == "runbook-grant-1")
+            let auditLog = try await http.get("/billing/admin/audit?subject_type=wallet&subject=alice", token: TestJWT.admin())
+            let entries = auditLog.json["entries"] as? [[String: Any]] ?? []
+            #expect(entries.count == 1 && entries.first?["action"] as? String == "wallet.grant"
+                    && entries.first?["request_id"] as? String == "runbook-grant-1"
+                    && (entries.first?["details"] as? [String: Any])?["amount"] as? Int == 1000, "\(auditLog.text)")
+            #expect(try await http.get("/billing/admin/audit", token: alice).status == 403)
 
             // A charge, then the same run again: the first receipt, never a second charge.
             let charged = try await http.post("/billing/charges", token: alice, json: ["agent": "code_reviewer", "run_id": "run-1"])
@@ -422,6 +428,21 @@ struct ServeTests {
         }
     }
 
+    // MARK: Timeouts
+
+    @Test func aSilentConnectionIsClosedAfterTheIdleTimeout() async throws {
+        try await withServer(.postgres, arguments: ["--idle-timeout", "1"]) { http, _, server in
+            let port = try #require(server.baseURL.port)
+            let started = ContinuousClock.now
+            let received = try await silentConnection(port: port, waitingAtMost: 20)
+            let waited = ContinuousClock.now - started
+            #expect(received == 0, "the server did not close the silent connection")
+            #expect(waited >= .milliseconds(800) && waited < .seconds(10), "\(waited)")
+            // A client that talks is served as usual.
+            #expect(try await http.get("/health").status == 200)
+        }
+    }
+
     // MARK: Shutdown
 
     @Test(arguments: Backend.allCases)
@@ -485,6 +506,30 @@ func withFreshServerDatabase(_ backend: Backend, _ body: @escaping @Sendable (Da
     try await withFreshDatabase(backend, migrated: true, maxConnections: 4) { db, url in
         try await CatalogueSeeder(database: db, directory: projectRoot.appendingPathComponent("seeds"), logger: TestLog.logger).seed()
         try await body(db, try backend.rawURL(database: url.database))
+    }
+}
+
+/// Connects to the port, sends nothing, and waits for the server to close the
+/// connection: `recv`'s result (0 for a close, -1 when `seconds` passed first). Runs on
+/// a thread of its own: the wait blocks.
+private func silentConnection(port: Int, waitingAtMost seconds: Int) async throws -> Int {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            let connected = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { return continuation.resume(throwing: POSIXError(.ECONNREFUSED)) }
+            var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var byte: UInt8 = 0
+            continuation.resume(returning: recv(fd, &byte, 1, 0))
+        }
     }
 }
 

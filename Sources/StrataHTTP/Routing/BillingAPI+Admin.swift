@@ -46,6 +46,22 @@ extension BillingAPI {
         return try JSONResponse.make(.ok, WebhookEventBody(event))
     }
 
+    /// `GET /billing/admin/audit?subject_type=&subject=&limit=`: audit rows, newest first.
+    func audit(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        _ = try await admin(request)
+        let query = request.uri.queryParameters
+        var limit = 100
+        if let text = query["limit"] {
+            guard let n = Int(text), (1...Self.maxDeadEvents).contains(n) else {
+                throw APIError.badRequest("INVALID_REQUEST", "limit must be an integer from 1 to \(Self.maxDeadEvents)")
+            }
+            limit = n
+        }
+        let entries = try await AuditLog.query(database, subjectType: query["subject_type"].map(String.init),
+                                               subjectID: query["subject"].map(String.init), limit: limit)
+        return try JSONResponse.make(.ok, ListBody(name: "entries", items: entries.map(AuditEntryBody.init)))
+    }
+
     /// `GET /billing/admin/ledger/verify`: every wallet's ledger checked against its balance.
     func verifyLedgers(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         _ = try await admin(request)

@@ -25,6 +25,7 @@ import StrataSQL
 /// | `GET /billing/admin/webhooks/dead` | admin | `{"events": [...]}` (``WebhookEventBody``) |
 /// | `POST /billing/admin/webhooks/{id}/replay` | admin | ``WebhookEventBody``, pending again |
 /// | `GET /billing/admin/ledger/verify` | admin | ``LedgerVerificationBody`` |
+/// | `GET /billing/admin/audit?subject_type=&subject=&limit=` | admin | `{"entries": [...]}` (``AuditEntryBody``) |
 /// | `POST /billing/webhook` | Stripe's signature | `200` ``WebhookReceiptBody`` once stored or a duplicate |
 ///
 /// Catalogue reads are public: they are the price list. Everything a customer owns is
@@ -40,6 +41,8 @@ public struct BillingAPI: Sendable {
     let authenticator: BearerAuthenticator
     let readiness: ReadinessCheck
     let logger: Logger
+    /// For the audit log's reads, which are a function of the log, not a service.
+    let database: Database
 
     /// The webhook provider whose signature scheme `/billing/webhook` speaks.
     static let webhookProvider = "stripe"
@@ -54,6 +57,7 @@ public struct BillingAPI: Sendable {
         usageService = UsageService(database: database, clock: clock, logger: logger)
         grace = GracePeriodService(database: database, clock: clock, logger: logger)
         inbox = WebhookInbox(database: database, clock: clock, logger: logger, secret: webhookSecret)
+        self.database = database
         self.authenticator = authenticator
         self.readiness = readiness
         self.logger = logger
@@ -78,6 +82,7 @@ public struct BillingAPI: Sendable {
         router.post("/billing/admin/refunds") { request, context in try await refund(request, context) }
         router.get("/billing/admin/webhooks/dead") { request, context in try await deadWebhooks(request, context) }
         router.post("/billing/admin/webhooks/:id/replay") { request, context in try await replayWebhook(request, context) }
+        router.get("/billing/admin/audit") { request, context in try await audit(request, context) }
         router.get("/billing/admin/ledger/verify") { request, context in try await verifyLedgers(request, context) }
         router.post("/billing/webhook") { request, context in try await webhook(request, context) }
         return router
