@@ -455,7 +455,7 @@ struct ServeTests {
             let token = TestJWT.customer("drain")
             let inFlight = Task {
                 try await withThrowingTaskGroup(of: Int?.self) { group in
-                    for i in 0..<40 {
+                    for i in 0..<50 {
                         group.addTask { try? await http.post("/billing/charges", token: token,
                                                             json: ["agent": "code_reviewer", "run_id": "drain-\(i)"]).status }
                     }
