@@ -428,6 +428,60 @@ struct ServeTests {
         }
     }
 
+    @Test(arguments: Backend.allCases)
+    func twoServersOnOneDatabaseShareItSafely(_ backend: Backend) async throws {
+        try await withFreshServerDatabase(backend) { db, rawURL in
+            let first = try await ServeProcess(databaseURL: rawURL)
+            let second = try await ServeProcess(databaseURL: rawURL)
+            let clients = [HTTPClient(baseURL: first.baseURL), HTTPClient(baseURL: second.baseURL)]
+            let c = Self.reviewerCost
+            let balance = c * 30 + 7
+            _ = try await clients[0].post("/billing/admin/grant", token: TestJWT.admin(),
+                                          json: ["customer": "shared", "credits": balance, "reason": "two servers"])
+            let token = TestJWT.customer("shared")
+            let event = """
+                {"id":"evt_two_servers","type":"checkout.session.completed","data":{"object":{"id":"cs_two_servers",\
+                "payment_status":"paid","metadata":{"customer":"buyer2","package_id":"credits_1000"}}}}
+                """
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<100 {
+                    let http = clients[i % 2]
+                    group.addTask {
+                        try await http.post("/billing/charges", token: token, json: ["agent": "code_reviewer", "run_id": "two-\(i % 60)"]).status
+                    }
+                    if i % 10 == 0 {
+                        group.addTask {
+                            try await http.send("POST", "/billing/webhook", body: Data(event.utf8),
+                                                headers: ["Content-Type": "application/json", "Stripe-Signature": stripeSignature(event)]).status
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            // 60 distinct runs, 40 of them asked twice: 30 charged, the rest refused or replayed.
+            #expect(!statuses.contains { $0 >= 500 }, "\(statuses)")
+            let wallets = WalletService(database: db, logger: TestLog.logger)
+            let charges = try await wallets.history(customer: "shared", limit: 200).filter { $0.kind == .charge }
+            #expect(charges.count == 30 && Set(charges.compactMap(\.runID)).count == 30)
+            #expect(try await wallets.balance(customer: "shared") == 7)
+            #expect(try await wallets.verifyLedger(customer: "shared").isConsistent)
+            // The event, delivered ten times to two servers, is credited once by one of their workers.
+            var credited: Int64 = 0
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                credited = try await wallets.balance(customer: "buyer2")
+                if credited != 0 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(try await wallets.balance(customer: "buyer2") == 1000 && credited == 1000)
+            for server in [first, second] {
+                let (status, stderr) = try await server.stop()
+                #expect(status == 0, "\(stderr.suffix(10))")
+            }
+        }
+    }
+
     // MARK: Timeouts
 
     @Test func aSilentConnectionIsClosedAfterTheIdleTimeout() async throws {
