@@ -294,6 +294,15 @@ struct ServeTests {
             #expect((wallet.json["transactions"] as? [[String: Any]])?.count == 1)
             let state: String? = try await db.withConnection { try $0.queryFirst("SELECT state FROM webhook_events")?.decode("state") }
             #expect(state == "processed")
+            let purchases = try await http.get("/billing/history?kind=purchase", token: buyer)
+            let rows = purchases.json["transactions"] as? [[String: Any]] ?? []
+            #expect(rows.count == 1 && rows.first?["external_reference"] as? String == "cs_test_serve_1" && purchases.json["next_cursor"] is NSNull)
+            #expect((try await http.get("/billing/history?kind=charge", token: buyer).json["transactions"] as? [Any])?.isEmpty == true)
+            #expect(try await http.get("/billing/history?kind=bogus", token: buyer).status == 400)
+            // A history read creates nothing.
+            let stranger = try await http.get("/billing/history", token: TestJWT.customer("nobody"))
+            #expect(stranger.status == 200 && (stranger.json["transactions"] as? [Any])?.isEmpty == true)
+            #expect(try await WalletService(database: db, logger: TestLog.logger).wallet(customer: "nobody") == nil)
         }
     }
 

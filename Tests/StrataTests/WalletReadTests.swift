@@ -35,6 +35,25 @@ struct WalletReadTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func historyFiltersOneKindAndPagesItBySequence(_ backend: Backend) async throws {
+        try await withFreshDatabase(backend, migrated: true) { db, _ in
+            try await CatalogueSeeder(database: db, directory: projectRoot.appendingPathComponent("seeds"),
+                                      logger: TestLog.logger).seed()
+            let wallets = WalletService(database: db, logger: TestLog.logger)
+            try await wallets.grant(customer: "kim", credits: 100, reason: "start", context: .system)
+            try await wallets.purchase(customer: "kim", packageID: "credits_1000", paymentReference: "cs_1", context: .system)
+            try await wallets.charge(customer: "kim", agentKey: "code_reviewer", runID: "r1", context: .system)
+            try await wallets.purchase(customer: "kim", packageID: "credits_1000", paymentReference: "cs_2", context: .system)
+            let purchases = try await wallets.history(customer: "kim", kind: .purchase)
+            #expect(purchases.map(\.externalReference) == ["cs_2", "cs_1"])
+            let older = try await wallets.history(customer: "kim", limit: 1, beforeSequence: purchases[0].sequence, kind: .purchase)
+            #expect(older.map(\.externalReference) == ["cs_1"])
+            #expect(try await wallets.history(customer: "kim", kind: .refund).isEmpty)
+            #expect(try await wallets.history(customer: "kim").count == 4)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func creditPackagesListTheSeedsCheapestFirst(_ backend: Backend) async throws {
         try await withFreshDatabase(backend, migrated: true) { db, _ in
             try await CatalogueSeeder(database: db, directory: projectRoot.appendingPathComponent("seeds"),

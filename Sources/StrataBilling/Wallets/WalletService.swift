@@ -286,8 +286,10 @@ public struct WalletService: Sendable {
     /// - Parameters:
     ///   - limit: the most rows to return.
     ///   - beforeSequence: only rows with a smaller sequence (the last row of the previous page).
+    ///   - kind: only rows of this kind (the purchases, say); the sequence still pages them.
     /// - Throws: ``DatabaseError``.
-    public func history(customer: String, limit: Int = 50, beforeSequence: Int64? = nil) async throws -> [WalletTransaction] {
+    public func history(customer: String, limit: Int = 50, beforeSequence: Int64? = nil,
+                        kind: WalletTransactionKind? = nil) async throws -> [WalletTransaction] {
         try await database.withConnection { conn in
             var q: SQLQuery = """
                 SELECT \(WalletLedger.transactionColumns) FROM credit_transactions t
@@ -295,6 +297,7 @@ public struct WalletService: Sendable {
                 WHERE c.external_id = \(customer)
                 """
             if let beforeSequence { q.append(" AND t.sequence < \(beforeSequence)") }
+            if let kind { q.append(" AND t.kind = \(kind.rawValue)") }
             q.append(" ORDER BY t.sequence DESC LIMIT \(Int64(max(0, limit)))")
             return try conn.query(q).map { try WalletLedger.transaction(from: $0) }
         }

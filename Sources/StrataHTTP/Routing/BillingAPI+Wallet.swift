@@ -12,11 +12,38 @@ extension BillingAPI {
     /// append-only and numbered, so pages never skip or repeat a row while charges land.
     func wallet(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let caller = try await customer(request)
+        let (limit, before) = try Self.page(of: request)
+        let summary = try await wallets.openWallet(customer: caller.subject)
+        let (page, next) = try await historyPage(of: caller, limit: limit, before: before, kind: nil)
+        return try JSONResponse.make(.ok, WalletBody(customer: summary.customer, balanceCredits: summary.balance,
+                                                     transactions: page, nextCursor: next))
+    }
+
+    /// `GET /billing/history?kind=&limit=&cursor=`: the caller's ledger, newest first,
+    /// optionally one kind of row (`purchase` for the credit packages bought); nothing is
+    /// created for a customer without a wallet: the history is empty.
+    func history(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let caller = try await customer(request)
+        let (limit, before) = try Self.page(of: request)
+        var kind: WalletTransactionKind?
+        if let text = request.uri.queryParameters["kind"] {
+            guard let k = WalletTransactionKind(rawValue: String(text)) else {
+                let kinds = WalletTransactionKind.allCases.map(\.rawValue).joined(separator: ", ")
+                throw APIError.badRequest("INVALID_REQUEST", "kind must be one of \(kinds)")
+            }
+            kind = k
+        }
+        let (page, next) = try await historyPage(of: caller, limit: limit, before: before, kind: kind)
+        return try JSONResponse.make(.ok, HistoryBody(transactions: page, nextCursor: next))
+    }
+
+    /// `limit` (1 to ``maxPageSize``, default ``defaultPageSize``) and `cursor` of a ledger page.
+    static func page(of request: Request) throws -> (limit: Int, before: Int64?) {
         let query = request.uri.queryParameters
-        var limit = Self.defaultPageSize
+        var limit = defaultPageSize
         if let text = query["limit"] {
-            guard let n = Int(text), (1...Self.maxPageSize).contains(n) else {
-                throw APIError.badRequest("INVALID_REQUEST", "limit must be an integer from 1 to \(Self.maxPageSize)")
+            guard let n = Int(text), (1...maxPageSize).contains(n) else {
+                throw APIError.badRequest("INVALID_REQUEST", "limit must be an integer from 1 to \(maxPageSize)")
             }
             limit = n
         }
@@ -27,13 +54,17 @@ extension BillingAPI {
             }
             before = n
         }
-        let summary = try await wallets.openWallet(customer: caller.subject)
+        return (limit, before)
+    }
+
+    /// One page of the caller's ledger and the cursor of the next (`nil` on the last).
+    func historyPage(of caller: Caller, limit: Int, before: Int64?,
+                     kind: WalletTransactionKind?) async throws -> ([TransactionBody], String?) {
         // One row more than asked says whether another page follows.
-        let rows = try await wallets.history(customer: caller.subject, limit: limit + 1, beforeSequence: before)
+        let rows = try await wallets.history(customer: caller.subject, limit: limit + 1, beforeSequence: before, kind: kind)
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last.map { String($0.sequence) } : nil
-        return try JSONResponse.make(.ok, WalletBody(customer: summary.customer, balanceCredits: summary.balance,
-                                                     transactions: page.map(TransactionBody.init), nextCursor: next))
+        return (page.map(TransactionBody.init), next)
     }
 
     /// `POST /billing/charges`: charges one agent run to the caller's wallet.

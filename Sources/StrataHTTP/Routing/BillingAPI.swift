@@ -16,6 +16,7 @@ import StrataSQL
 /// | `GET /billing/packages` | anyone | `{"packages": [...]}`, packages on sale |
 /// | `GET /billing/plans` | anyone | `{"plans": [...]}`, active plans |
 /// | `GET /billing/wallet?limit=&cursor=` | customer | ``WalletBody`` (the wallet is created at 0 on first sight) |
+/// | `GET /billing/history?kind=&limit=&cursor=` | customer | ``HistoryBody`` (the ledger, or one kind of row) |
 /// | `POST /billing/charges` | customer | `201` ``ChargeBody``; `200` with `replay: true` for a run already charged |
 /// | `GET /billing/subscription` | customer | ``SubscriptionBody``; `404 BILLING_NO_SUBSCRIPTION` |
 /// | `GET /billing/usage`, `POST /billing/usage` `{"quantity"}` | customer | ``UsageBody`` |
@@ -74,6 +75,7 @@ public struct BillingAPI: Sendable {
         router.get("/billing/plans") { _, _ in try await plans() }
         router.get("/billing/wallet") { request, context in try await wallet(request, context) }
         router.post("/billing/charges") { request, context in try await charge(request, context) }
+        router.get("/billing/history") { request, context in try await history(request, context) }
         router.get("/billing/subscription") { request, context in try await subscription(request, context) }
         router.get("/billing/usage") { request, context in try await usage(request, context) }
         router.post("/billing/usage") { request, context in try await recordUsage(request, context) }
