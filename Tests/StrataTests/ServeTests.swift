@@ -101,7 +101,7 @@ struct ServeTests {
 
     @Test(arguments: Backend.allCases)
     func everyBadTokenIs401AndACustomerOnAnAdminRouteIs403(_ backend: Backend) async throws {
-        try await withServer(backend) { http, db, _ in
+        try await withServer(backend) { http, db, server in
             let now = Int(Date().timeIntervalSince1970)
             let wrongAlgorithm = TestJWT.make(["sub": "alice"], header: ["alg": "HS512", "typ": "JWT"], digest: "HS512")
             let unsigned = TestJWT.segment(["alg": "none", "typ": "JWT"]) + "." + TestJWT.segment(["sub": "alice", "exp": now + 3600]) + "."
@@ -146,6 +146,13 @@ struct ServeTests {
             // Nothing the refused requests asked for happened.
             let rows: Int64 = try await db.withConnection { try $0.queryFirst("SELECT COUNT(*) AS n FROM credit_transactions")!.decode("n") }
             #expect(rows == 1)
+            // No token reaches the log, accepted or refused (the server logs every request at info).
+            let logged = server.stderrLines.joined(separator: "\n")
+            #expect(logged.contains("request_id="), "the request lines are missing: the check below would prove nothing")
+            for (name, token) in tokens {
+                if let token, token.count > 20 { #expect(!logged.contains(token), "\(name)") }
+            }
+            #expect(!logged.contains(TestJWT.admin().split(separator: ".")[0] + ".") && !logged.contains("Bearer"))
         }
     }
 
