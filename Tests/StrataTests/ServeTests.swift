@@ -7,7 +7,11 @@ import Testing
 /// `strata serve` over real HTTP: the built binary on a free port, against a fresh
 /// migrated and seeded database, on both backends. Every test ends with SIGTERM and
 /// expects the process to drain and exit 0.
-@Suite("strata serve")
+///
+/// Serialized: each test starts servers and fires hundreds of requests; run all at once
+/// they would starve the suites that measure how fast a signal or a cancel lands
+/// (`InterruptedMigrationTests`) on a 2-core machine.
+@Suite("strata serve", .serialized)
 struct ServeTests {
     static let reviewerCost: Int64 = 40   // code_reviewer in seeds/agent_costs.csv
 
