@@ -13,11 +13,18 @@ let package = Package(
         .library(name: "StrataMigrations", targets: ["StrataMigrations"]),
         .library(name: "StrataBilling", targets: ["StrataBilling"]),
         .library(name: "StrataSeeds", targets: ["StrataSeeds"]),
+        .library(name: "StrataHTTP", targets: ["StrataHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // 3.x or 4.x: jwt-kit 5.8 needs swift-crypto 4, the rest of Strata builds on either.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        // Already in the graph through Hummingbird; named for `HTTPField.Name`, which it does not re-export.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -70,10 +77,22 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "StrataHTTP",
+            dependencies: [
+                "StrataSQL", "StrataMigrations", "StrataBilling",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataSQL", "StrataDrivers", "StrataMigrations", "StrataBilling", "StrataSeeds",
+                "StrataSQL", "StrataDrivers", "StrataMigrations", "StrataBilling", "StrataSeeds", "StrataHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,8 +108,10 @@ let package = Package(
             name: "StrataTests",
             dependencies: [
                 "StrataSQL", "StrataDrivers", "StrataMigrations", "StrataBilling", "StrataSeeds",
-                "StrataPostgres", "StrataMySQL",
+                "StrataPostgres", "StrataMySQL", "StrataHTTP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
     ],

@@ -15,7 +15,7 @@ struct Strata: AsyncParsableCommand {
             (verify, parity), 7 insufficient credits, 64 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Migrate.self, Seed.self, Wallet.self, Agents.self, Plans.self, Grace.self, Webhooks.self, Audit.self, DB.self]
+        subcommands: [Migrate.self, Seed.self, Wallet.self, Agents.self, Plans.self, Grace.self, Webhooks.self, Audit.self, DB.self, Serve.self]
     )
 
     /// Parses the arguments and runs the command.

@@ -91,7 +91,7 @@ enum WalletLedger {
 
     /// Creates the customer and their wallet at balance 0 where missing; safe when two
     /// transactions create the same wallet at once (the second waits, then does nothing).
-    private static func create(_ conn: any SQLConnection, customer: String, at now: SQLTimestamp) throws {
+    static func create(_ conn: any SQLConnection, customer: String, at now: SQLTimestamp) throws {
         let customerID = try Customers.ensure(conn, externalID: customer, at: now)
         let ignoreExisting = try conn.dialect.upsertClause(conflictColumns: ["customer_id"], updating: [])
         try conn.execute("""

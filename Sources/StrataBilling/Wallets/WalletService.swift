@@ -242,6 +242,32 @@ public struct WalletService: Sendable {
         try await database.withConnection { conn in try WalletLedger.summary(conn, customer: customer) }
     }
 
+    /// The customer's wallet, created at balance 0 (with the customer) when missing.
+    ///
+    /// For a caller that shows a wallet on first sight, such as `GET /billing/wallet`:
+    /// an existing wallet is read without a lock or a transaction; a missing one is
+    /// created the way a first grant would create it, safely when two calls race. No
+    /// ledger or audit row is written: no credits move.
+    ///
+    /// ```swift
+    /// let wallet = try await wallets.openWallet(customer: "acme")
+    /// wallet.balance   // 0 for a new customer
+    /// ```
+    /// - Throws: ``WalletError/invalidRequest(_:)`` for an empty or too long customer id,
+    ///   ``DatabaseError``.
+    public func openWallet(customer: String) async throws -> WalletSummary {
+        try Self.check(customer: customer)
+        if let wallet = try await wallet(customer: customer) { return wallet }
+        let clock = self.clock
+        return try await database.transaction(alsoRetrying: [.uniqueViolation]) { conn in
+            try WalletLedger.create(conn, customer: customer, at: clock.now())
+            guard let wallet = try WalletLedger.summary(conn, customer: customer) else {
+                throw DatabaseError(.other, message: "the wallet of customer \(customer) vanished after it was created")
+            }
+            return wallet
+        }
+    }
+
     /// The customer's balance: 0 for a customer without a wallet (nothing is created).
     ///
     /// - Throws: ``DatabaseError``.
@@ -260,8 +286,10 @@ public struct WalletService: Sendable {
     /// - Parameters:
     ///   - limit: the most rows to return.
     ///   - beforeSequence: only rows with a smaller sequence (the last row of the previous page).
+    ///   - kind: only rows of this kind (the purchases, say); the sequence still pages them.
     /// - Throws: ``DatabaseError``.
-    public func history(customer: String, limit: Int = 50, beforeSequence: Int64? = nil) async throws -> [WalletTransaction] {
+    public func history(customer: String, limit: Int = 50, beforeSequence: Int64? = nil,
+                        kind: WalletTransactionKind? = nil) async throws -> [WalletTransaction] {
         try await database.withConnection { conn in
             var q: SQLQuery = """
                 SELECT \(WalletLedger.transactionColumns) FROM credit_transactions t
@@ -269,6 +297,7 @@ public struct WalletService: Sendable {
                 WHERE c.external_id = \(customer)
                 """
             if let beforeSequence { q.append(" AND t.sequence < \(beforeSequence)") }
+            if let kind { q.append(" AND t.kind = \(kind.rawValue)") }
             q.append(" ORDER BY t.sequence DESC LIMIT \(Int64(max(0, limit)))")
             return try conn.query(q).map { try WalletLedger.transaction(from: $0) }
         }

@@ -1,0 +1,109 @@
+import Crypto
+import Foundation
+import JWTKit
+import StrataBilling
+
+/// Turns an `Authorization: Bearer <JWT>` header into a ``Caller``, or refuses it.
+///
+/// Tokens are HS256, signed with `STRATA_JWT_SECRET`, or ES256 / RS256 verified with a
+/// public key (``TokenKey``). The header's `alg` must be exactly the key's algorithm
+/// before the signature is even checked: jwt-kit verifies with the key it holds whatever
+/// the header claims, and accepting a header that lies about its algorithm (`none`,
+/// `HS512`, or `HS256` "signed" with a public key) is how algorithm-confusion attacks
+/// begin. `exp`
+/// is required; `nbf` is honoured when present; `sub` must be a customer id the wallets
+/// accept (1 to 191 characters). Every refusal is the same `401` with a reason that
+/// names the rule broken, never the token.
+///
+/// ```swift
+/// let auth = try await BearerAuthenticator(key: .hmacSecret(secret))
+/// let caller = try await auth.authenticate(request.headers[.authorization])
+/// ```
+public struct BearerAuthenticator: Sendable {
+    /// The only algorithm accepted: `HS256`, `ES256` or `RS256`, from the key.
+    public let algorithm: String
+    private let keys: JWTKeyCollection
+
+    /// - Throws: when a PEM holds neither a P-256 public key nor an RSA public key of at
+    ///   least 2048 bits (jwt-kit's or swift-crypto's error).
+    public init(key: TokenKey) async throws {
+        let keys = JWTKeyCollection()
+        switch key {
+        case .hmacSecret(let secret):
+            await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+            algorithm = "HS256"
+        case .publicKeyPEM(let pem):
+            if let ec = try? ES256PublicKey(pem: pem) {
+                await keys.add(ecdsa: ec)
+                algorithm = "ES256"
+            } else {
+                await keys.add(rsa: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha256)
+                algorithm = "RS256"
+            }
+        }
+        self.keys = keys
+    }
+
+    /// The caller a header names.
+    ///
+    /// - Throws: ``APIError`` `401` for a missing header, another scheme, a malformed,
+    ///   unsigned, wrongly signed, expired or not-yet-valid token, or a bad subject.
+    public func authenticate(_ header: String?) async throws -> Caller {
+        guard let header, !header.isEmpty else {
+            throw APIError.unauthorized("missing Authorization: Bearer token")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw APIError.unauthorized("the Authorization header must be 'Bearer <token>'")
+        }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        guard token.utf8.count <= 8192 else { throw APIError.unauthorized("the token is too long") }
+        try Self.checkHeader(of: token, algorithm: algorithm)
+        let claims: AccessClaims
+        do {
+            claims = try await keys.verify(token, as: AccessClaims.self)
+        } catch let error as JWTError {
+            switch error.errorType {
+            case .claimVerificationFailure:
+                throw APIError.unauthorized(Self.claimReason(error))
+            case .signatureVerificationFailed:
+                throw APIError.unauthorized("the token's signature does not verify")
+            default:
+                throw APIError.unauthorized("the token is malformed")
+            }
+        } catch {
+            throw APIError.unauthorized("the token is malformed")
+        }
+        let subject = claims.sub.value
+        guard !subject.isEmpty, subject.count <= 191 else {
+            throw APIError.unauthorized("the token's subject must be 1 to 191 characters")
+        }
+        return Caller(subject: subject, isAdmin: claims.isAdmin)
+    }
+
+    /// Refuses a token whose header is not a JSON object with the key's `alg`.
+    private static func checkHeader(of token: String, algorithm: String) throws {
+        let segments = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard segments.count == 3, let headerData = base64URLDecode(segments[0]),
+              let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
+            throw APIError.unauthorized("the token is malformed")
+        }
+        guard let alg = header["alg"] as? String, alg == algorithm else {
+            throw APIError.unauthorized("the token's algorithm must be \(algorithm)")
+        }
+    }
+
+    private static func base64URLDecode(_ text: Substring) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64.append("=") }
+        return Data(base64Encoded: base64)
+    }
+
+    private static func claimReason(_ error: JWTError) -> String {
+        switch error.failedClaim {
+        case is ExpirationClaim: "the token has expired"
+        case is NotBeforeClaim: "the token is not valid yet"
+        default: "the token's claims do not verify"
+        }
+    }
+}

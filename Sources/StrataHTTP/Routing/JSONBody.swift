@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+
+/// Reads request bodies: content type first, then the size limit, then strict JSON.
+///
+/// The order gives each failure its own answer: `415` for a body that is not declared
+/// JSON, `413` for one past the limit (refused on its `Content-Length` before reading,
+/// or as soon as the stream passes the limit), `400` for malformed JSON, a member the
+/// request does not know, or a member of the wrong type.
+enum JSONBody {
+    /// The body's bytes, at most `limit`.
+    static func bytes(of request: Request, limit: Int) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw tooLarge(limit)
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw tooLarge(limit)
+        }
+    }
+
+    /// Whether the request declares a JSON body (`application/json`, any parameters).
+    static func requireJSONContentType(_ request: Request) throws {
+        let declared = request.headers[.contentType] ?? ""
+        let mediaType = declared.split(separator: ";", maxSplits: 1).first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard mediaType == "application/json" else {
+            throw APIError(.unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
+                           "the body must be JSON, sent with Content-Type: application/json")
+        }
+    }
+
+    /// The request's JSON body decoded as `T`, refusing members `T` does not know.
+    static func decode<T: StrictJSONRequest>(_ type: T.Type, from request: Request) async throws -> T {
+        try requireJSONContentType(request)
+        let buffer = try await bytes(of: request, limit: BodyLimits.json)
+        let data = Data(buffer.readableBytesView)
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw APIError.badRequest("INVALID_JSON", "the body is not valid JSON")
+        }
+        guard let members = object as? [String: Any] else {
+            throw APIError.badRequest("INVALID_JSON", "the body must be a JSON object")
+        }
+        let unknown = Set(members.keys).subtracting(T.memberNames).sorted()
+        guard unknown.isEmpty else {
+            throw APIError.badRequest("UNKNOWN_FIELD", "unknown member\(unknown.count == 1 ? "" : "s"): "
+                                      + unknown.map { "'\(String($0.prefix(64)))'" }.joined(separator: ", "))
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw APIError.badRequest("INVALID_REQUEST", "missing member '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw APIError.badRequest("INVALID_REQUEST", "member '\(path(context))' has the wrong type")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw APIError.badRequest("INVALID_REQUEST", "member '\(path(context))' is out of range or malformed")
+        } catch {
+            throw APIError.badRequest("INVALID_REQUEST", "the body does not match the request")
+        }
+    }
+
+    private static func path(_ context: DecodingError.Context) -> String {
+        context.codingPath.map(\.stringValue).joined(separator: ".")
+    }
+
+    private static func tooLarge(_ limit: Int) -> APIError {
+        APIError(.contentTooLarge, "PAYLOAD_TOO_LARGE", "the request body is larger than \(limit) bytes")
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+import Hummingbird
+
+/// JSON answers: a body encoded with sorted keys and the JSON content type.
+enum JSONResponse {
+    static func make(_ status: HTTPResponse.Status = .ok, _ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The error document of `error` for the request `requestID`.
+    static func error(_ error: APIError, requestID: String) -> Response {
+        (try? make(error.status, ErrorBody(error: error, requestID: requestID)))
+            ?? Response(status: .internalServerError)
+    }
+}
