@@ -52,6 +52,8 @@ import Testing
         kill(process.processIdentifier, SIGKILL)
         let r = await StrataCLI.finish(process, out, err)
         #expect(running, "statement 2 never ran: exit \(r.status), \(r.stdout) \(r.stderr)")
+        // Killed while statement 2 ran: the run printed no statement 2 finished and did not end.
+        #expect(r.status != 0, "the run ended before the kill: \(r.stdout) \(r.stderr)")
     }
 
     private func rows(_ db: Database, _ table: String) async throws -> Int64 {
@@ -232,9 +234,9 @@ import Testing
             var status = try await migrate(["status", "--json"], url, fixture)
             var entry = (status.json?["migrations"] as? [[String: Any]])?.first
             #expect(entry?["state"] as? String == "uncertain", "\(status.stdout)")
-            #expect((entry?["uncertain_statement"] as? [String: Any])?["statement"] as? Int == 2)
+            #expect((entry?["uncertain_statement"] as? [String: Any])?["statement"] as? Int == 2, "\(status.stdout)")
             let refused = try await migrate(["up", "--lock-timeout", "60"], url, fixture)
-            #expect(refused.status == 1)
+            #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
             #expect(refused.stderr.contains("1_long.up.sql:2: statement 2 (CREATE TABLE \(marker)_copy"), "\(refused.stderr)")
             #expect(refused.stderr.contains("--completed") && refused.stderr.split(separator: "\n").count == 1)
             #expect(try await db.tableNames().contains("\(marker)_copy"), "the server completed it")
