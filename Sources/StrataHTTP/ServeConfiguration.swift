@@ -14,6 +14,9 @@ public struct ServeConfiguration: Sendable {
     /// Seconds a connection may stay silent before the server closes it: an idle
     /// keep-alive connection, or a client that sends its request too slowly.
     public var idleTimeout = 60
+    /// Seconds a client may take to send one request, from its head to its body's end,
+    /// however steadily it trickles (``RequestReadDeadlineHandler``): `408` after that.
+    public var requestTimeout = 30
     /// Seconds between grace sweeps and between purges of expired idempotency keys.
     public var sweepInterval: Double
     /// The key access tokens are verified with (HS256 secret, or an ES256/RS256 public key).

@@ -50,7 +50,9 @@ public struct StrataServer: Sendable {
         let host = config.host
         let app = Application(
             router: api.router(),
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(config.idleTimeout)))),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestReadDeadlineHandler(timeout: .seconds(Int64(config.requestTimeout)))],
+                idleTimeout: .seconds(Int64(config.idleTimeout)))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: config.port), serverName: nil),
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? config.port) },
             logger: logger)

@@ -48,6 +48,10 @@ struct Serve: AsyncParsableCommand {
                                valueName: "seconds"))
     var idleTimeout = 60
 
+    @Option(help: ArgumentHelp("Seconds a client may take to send one request, head and body, however slowly it trickles in.",
+                               valueName: "seconds"))
+    var requestTimeout = 30
+
     @Option(help: ArgumentHelp("Database connections in the pool, shared by requests and workers.", valueName: "n"))
     var maxConnections = 10
 
@@ -69,6 +73,9 @@ struct Serve: AsyncParsableCommand {
         guard (1...200).contains(maxConnections) else { throw ValidationError("--max-connections must be 1 to 200, not \(maxConnections)") }
         guard shutdownTimeout > 0, shutdownTimeout.isFinite else { throw ValidationError("--shutdown-timeout must be positive") }
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds, not \(idleTimeout)") }
+        guard (1...3600).contains(requestTimeout) else {
+            throw ValidationError("--request-timeout must be 1 to 3600 seconds, not \(requestTimeout)")
+        }
         guard !host.isEmpty else { throw ValidationError("--host must not be empty") }
         _ = try retryPolicy()
     }
@@ -99,6 +106,7 @@ struct Serve: AsyncParsableCommand {
                 workerIDPrefix: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)")
             configuration.retryPolicy = try retryPolicy()
             configuration.idleTimeout = idleTimeout
+            configuration.requestTimeout = requestTimeout
             // A PEM that holds no usable key is refused here, before the socket opens.
             do {
                 _ = try await BearerAuthenticator(key: tokenKey)

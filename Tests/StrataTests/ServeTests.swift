@@ -422,16 +422,16 @@ struct ServeTests {
     // MARK: Concurrency
 
     @Test(arguments: Backend.allCases)
-    func twoHundredConcurrentChargesChargeExactlyWhatTheBalanceCovers(_ backend: Backend) async throws {
+    func aThousandConcurrentChargesChargeExactlyWhatTheBalanceCovers(_ backend: Backend) async throws {
         try await withServer(backend) { http, db, _ in
             let c = Self.reviewerCost
-            let balance = c * 50 + 25
+            let balance = c * 600 + 25
             let grant = try await http.post("/billing/admin/grant", token: TestJWT.admin(),
                                             json: ["customer": "load", "credits": balance, "reason": "load test"])
             #expect(grant.json["new_balance"] as? Int == Int(balance))
             let token = TestJWT.customer("load")
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-                for i in 0..<200 {
+                for i in 0..<1_000 {
                     group.addTask {
                         try await http.post("/billing/charges", token: token, json: ["agent": "code_reviewer", "run_id": "load-\(i)"]).status
                     }
@@ -439,8 +439,8 @@ struct ServeTests {
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
             let expected = Int(balance / c)
-            #expect(statuses.filter { $0 == 201 }.count == expected)
-            #expect(statuses.filter { $0 == 402 }.count == 200 - expected, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+            #expect(expected == 600 && statuses.filter { $0 == 201 }.count == expected)
+            #expect(statuses.filter { $0 == 402 }.count == 1_000 - expected, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
             let wallets = WalletService(database: db, logger: TestLog.logger)
             let report = try await wallets.verifyLedger(customer: "load")
             #expect(report.isConsistent, "\(report.problems)")
@@ -514,6 +514,36 @@ struct ServeTests {
             #expect(waited >= .milliseconds(800) && waited < .seconds(10), "\(waited)")
             // A client that talks is served as usual.
             #expect(try await http.get("/health").status == 200)
+        }
+    }
+
+    @Test func aRequestTrickledInPastTheRequestTimeoutIsAnswered408AndChangesNothing() async throws {
+        try await withServer(.postgres, arguments: ["--request-timeout", "2", "--idle-timeout", "4"]) { http, db, server in
+            let port = try #require(server.baseURL.port)
+            _ = try await http.post("/billing/admin/grant", token: TestJWT.admin(),
+                                    json: ["customer": "slow", "credits": 500, "reason": "slow client"])
+            // A body of 60 bytes sent a byte every 250 ms: each byte refreshes the idle
+            // timeout, so only the request deadline stops it, after 2 s instead of 15.
+            let body = #"{"agent": "code_reviewer", "run_id": "slow-run-0000000001"}"#
+            let head = "POST /billing/charges HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(TestJWT.customer("slow"))\r\n"
+                + "Content-Type: application/json\r\nX-Request-Id: slow-body-1\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+            let started = ContinuousClock.now
+            let slowBody = try await tricklingExchange(port: port, sendAtOnce: head, trickle: body, every: .milliseconds(250))
+            let tookBody = ContinuousClock.now - started
+            #expect(slowBody.response.hasPrefix("HTTP/1.1 408"), "\(slowBody.response)")
+            #expect(slowBody.response.contains(#""error_code":"REQUEST_TIMEOUT""#) && slowBody.response.contains(#""request_id":"slow-body-1""#))
+            #expect(slowBody.closedByServer && slowBody.bytesSent < body.utf8.count, "\(slowBody)")
+            #expect(tookBody >= .milliseconds(1800) && tookBody < .seconds(8), "\(tookBody)")
+            // A head sent as slowly is closed by the idle timeout: no part is read until it is whole.
+            let slowHead = try await tricklingExchange(port: port, sendAtOnce: "", trickle: head + body, every: .milliseconds(250))
+            #expect(slowHead.closedByServer && slowHead.response.isEmpty && slowHead.bytesSent < head.utf8.count, "\(slowHead)")
+            // Nothing was charged, and the server goes on answering.
+            let wallet = try await http.get("/billing/wallet", token: TestJWT.customer("slow"))
+            #expect(wallet.json["balance_credits"] as? Int == 500, "\(wallet.text)")
+            #expect(try await count(db, "credit_transactions") == 1)
+            let charge = try await http.post("/billing/charges", token: TestJWT.customer("slow"),
+                                             json: ["agent": "code_reviewer", "run_id": "slow-run-0000000002"])
+            #expect(charge.status == 201, "\(charge.text)")
         }
     }
 
@@ -603,6 +633,52 @@ private func silentConnection(port: Int, waitingAtMost seconds: Int) async throw
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             var byte: UInt8 = 0
             continuation.resume(returning: recv(fd, &byte, 1, 0))
+        }
+    }
+}
+
+/// What a client that sends `sendAtOnce`, then `trickle` one byte at a time, saw.
+private struct TrickleResult: CustomStringConvertible {
+    var response: String
+    var bytesSent: Int
+    var closedByServer: Bool
+    var description: String { "sent \(bytesSent) trickled bytes, closed: \(closedByServer), response: \(response.prefix(300))" }
+}
+
+/// Sends `sendAtOnce`, then `trickle` a byte every `interval`, reading what the server
+/// answers in between; stops when the server closes the connection (or after 30 s).
+private func tricklingExchange(port: Int, sendAtOnce: String, trickle: String, every interval: Duration) async throws -> TrickleResult {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            let connected = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { return continuation.resume(throwing: POSIXError(.ECONNREFUSED)) }
+            let micros = Int(interval.components.seconds) * 1_000_000 + Int(interval.components.attoseconds / 1_000_000_000_000)
+            var timeout = timeval(tv_sec: micros / 1_000_000, tv_usec: Int(micros % 1_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let first = Array(sendAtOnce.utf8)
+            if !first.isEmpty { _ = send(fd, first, first.count, Int32(MSG_NOSIGNAL)) }
+            var received: [UInt8] = []
+            var sent = 0
+            var closed = false
+            let bytes = Array(trickle.utf8)
+            let deadline = ContinuousClock.now + .seconds(30)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while ContinuousClock.now < deadline {
+                if sent < bytes.count, send(fd, [bytes[sent]], 1, Int32(MSG_NOSIGNAL)) == 1 { sent += 1 }
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n > 0 { received += buffer[0..<n]; continue }
+                if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) { closed = true; break }
+            }
+            continuation.resume(returning: TrickleResult(response: String(decoding: received, as: UTF8.self),
+                                                         bytesSent: sent, closedByServer: closed))
         }
     }
 }

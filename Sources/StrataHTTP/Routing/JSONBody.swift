@@ -17,6 +17,10 @@ enum JSONBody {
             return try await request.body.collect(upTo: limit)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw tooLarge(limit)
+        } catch {
+            // The stream broke off: the client left, or RequestReadDeadlineHandler closed a
+            // connection whose body took too long (and answered 408 itself).
+            throw APIError(.requestTimeout, "REQUEST_TIMEOUT", "the request body did not arrive whole")
         }
     }
 

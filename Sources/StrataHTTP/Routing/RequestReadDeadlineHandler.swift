@@ -1,0 +1,105 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+/// Bounds the time a client takes to send one request, head to the end of its body.
+///
+/// Hummingbird's idle timeout counts from the last HTTP part read. A head that trickles
+/// in is bounded by it (no part is read until the head is whole), but a body sent a
+/// byte every few seconds refreshes it at each byte, and would hold the connection and
+/// its request task for as long as the client likes. This handler starts a timer when a
+/// head arrives and stops it at the body's end. When the timer fires first, the client
+/// gets `408 REQUEST_TIMEOUT` in the API's error document and the connection is closed;
+/// a route that was waiting for the body sees its stream end and answers nothing.
+///
+/// No `408` is written when it would not answer the late request: while an answer is
+/// being written, or when an earlier pipelined request is still unanswered. Then the
+/// connection is only closed.
+///
+/// It sits in the pipeline after the HTTP/1 decoding (Hummingbird's
+/// `additionalChannelHandlers`), so it sees whole heads, body chunks and ends.
+final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+    /// Heads read minus answers finished: the requests this connection still owes an answer.
+    private var unanswered = 0
+    /// Whether an answer's head is written and its end is not.
+    private var answering = false
+    /// The late request's id, for its error document and the log.
+    private var requestID = ""
+
+    init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            unanswered += 1
+            requestID = RequestID.take(head.headerFields[RequestEnvelopeMiddleware.requestIDField])
+            timer?.cancel()
+            timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+                expire(context: context)
+            }
+        case .body:
+            break
+        case .end:
+            timer?.cancel()
+            timer = nil
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head: answering = true
+        case .body: break
+        case .end:
+            answering = false
+            unanswered -= 1
+        }
+        context.write(data, promise: promise)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func expire(context: ChannelHandlerContext) {
+        timer = nil
+        guard context.channel.isActive else { return }
+        guard !answering, unanswered == 1 else {
+            context.close(promise: nil)
+            return
+        }
+        let seconds = timeout.nanoseconds / 1_000_000_000
+        let error = APIError(.requestTimeout, "REQUEST_TIMEOUT", "the request was not received whole within \(seconds) s")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(ErrorBody(error: error, requestID: requestID))) ?? Data()
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json; charset=utf-8"
+        fields[.contentLength] = String(body.count)
+        fields[.connection] = "close"
+        fields[RequestEnvelopeMiddleware.requestIDField] = requestID
+        answering = true
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: .requestTimeout, headerFields: fields))), promise: nil)
+        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: body))), promise: nil)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+    }
+}
