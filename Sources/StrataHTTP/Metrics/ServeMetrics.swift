@@ -41,15 +41,17 @@ public struct ServeMetrics: Sendable {
     public init() {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
-        let connections = "Database pool connections, leased (in_use) or free (idle)."
-        poolInUse = registry.makeGauge(name: "strata_db_pool_connections", labels: [("state", "in_use")], help: connections)
-        poolIdle = registry.makeGauge(name: "strata_db_pool_connections", labels: [("state", "idle")], help: connections)
-        poolWaiting = registry.makeGauge(name: "strata_db_pool_waiters",
-                                         help: "Tasks waiting for a database connection because every one is leased.")
-        poolMax = registry.makeGauge(name: "strata_db_pool_max_connections",
-                                     help: "The most connections the database pool opens.")
-        deadLetters = registry.makeGauge(name: "strata_webhook_dead_letter_events",
-                                         help: "Webhook events in the dead-letter queue (state dead).")
+        func gauge(_ subsystem: String, _ name: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "strata", subsystem: subsystem, metricName: name, unitName: "", helpText: help)
+        }
+        let connections = gauge("db_pool", "connections", "Database pool connections, leased (in_use) or free (idle).")
+        poolInUse = registry.makeGauge(descriptor: connections, labels: [("state", "in_use")])
+        poolIdle = registry.makeGauge(descriptor: connections, labels: [("state", "idle")])
+        poolWaiting = registry.makeGauge(descriptor: gauge(
+            "db_pool", "waiters", "Tasks waiting for a database connection because every one is leased."))
+        poolMax = registry.makeGauge(descriptor: gauge("db_pool", "max_connections", "The most connections the database pool opens."))
+        deadLetters = registry.makeGauge(descriptor: gauge(
+            "webhook", "dead_letter_events", "Webhook events in the dead-letter queue (state dead)."))
     }
 
     /// The swift-metrics backend that records into ``registry``, with the request
