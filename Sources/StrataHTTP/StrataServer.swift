@@ -14,7 +14,9 @@ import StrataSQL
 /// ``run(onListening:)`` then returns, and the caller closes the database.
 ///
 /// ```swift
-/// let server = StrataServer(database: db, configuration: config, logger: logger)
+/// let metrics = ServeMetrics()
+/// MetricsSystem.bootstrap(metrics.factory)   // the CLI's job, once per process
+/// let server = StrataServer(database: db, configuration: config, metrics: metrics, logger: logger)
 /// try await server.run { host, port in print("listening on http://\(host):\(port)") }
 /// await db.close()
 /// ```
@@ -22,13 +24,17 @@ public struct StrataServer: Sendable {
     let database: Database
     let configuration: ServeConfiguration
     let clock: any BillingClock
+    let metrics: ServeMetrics
     let logger: Logger
 
+    /// - Parameter metrics: what `GET /metrics` shows; bootstrap its factory before
+    ///   `run`, or only the scrape-time gauges appear.
     public init(database: Database, configuration: ServeConfiguration, clock: any BillingClock = SystemClock(),
-                logger: Logger) {
+                metrics: ServeMetrics, logger: Logger) {
         self.database = database
         self.configuration = configuration
         self.clock = clock
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -46,7 +52,7 @@ public struct StrataServer: Sendable {
         let readiness = ReadinessCheck(database: database, migrations: config.migrations,
                                        secretsConfigured: tokenKeySet && !config.webhookSecret.isEmpty, logger: logger)
         let api = BillingAPI(database: database, clock: clock, webhookSecret: config.webhookSecret,
-                             authenticator: authenticator, readiness: readiness, logger: logger)
+                             authenticator: authenticator, readiness: readiness, metrics: metrics, logger: logger)
         let host = config.host
         let app = Application(
             router: api.router(),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
 import StrataBilling
 import StrataDrivers
 import StrataHTTP
@@ -120,8 +121,13 @@ struct Serve: AsyncParsableCommand {
             report.print(json: false)
             throw ExitCode(report.exit)
         }
+        // The one bootstrap of the process, before the server makes its services (they
+        // make their metric handles then): GET /metrics shows what they record.
+        let metrics = ServeMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
         do {
-            try await StrataServer(database: database, configuration: configuration, logger: logger).run { host, port in
+            try await StrataServer(database: database, configuration: configuration, metrics: metrics,
+                                   logger: logger).run { host, port in
                 let shown = host.contains(":") ? "[\(host)]" : host
                 FileHandle.standardOutput.write(Data("strata serve: listening on http://\(shown):\(port)\n".utf8))
             }

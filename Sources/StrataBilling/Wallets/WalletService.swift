@@ -51,6 +51,8 @@ public struct WalletService: Sendable {
     public let clock: any BillingClock
     public let idempotency: IdempotencyStore
     let logger: Logger
+    /// Charges and credits, counted through swift-metrics (see ``WalletMetrics``).
+    let metrics: WalletMetrics
 
     /// The longest customer id, run id, payment reference (the columns' size).
     static let maxKeyLength = 191
@@ -70,6 +72,7 @@ public struct WalletService: Sendable {
         self.logger = logger
         self.idempotency = IdempotencyStore(database: database, clock: clock, logger: logger,
                                             lockTimeout: idempotencyLockTimeout)
+        self.metrics = WalletMetrics()
     }
 
     // MARK: Moving credits
@@ -170,27 +173,32 @@ public struct WalletService: Sendable {
         try Self.check(customer: customer)
         try Self.check(runID, named: "run id")
         let request = ["agent_key": agentKey, "run_id": runID]
-        return try await perform("charge", customer: customer, key: idempotencyKey, request: request) { conn, now in
-            let lock = try WalletLedger.lockForCharge(conn, customer: customer, agentKey: agentKey, runID: runID, at: now)
-            if let earlier = lock.earlierCharge {
-                guard earlier.agentKey == agentKey else {
-                    throw WalletError.runChargedForAnotherAgent(runID: runID, transactionID: earlier.id,
-                                                                agentKey: earlier.agentKey ?? "")
+        do {
+            return try await perform("charge", customer: customer, key: idempotencyKey, request: request) { conn, now in
+                let lock = try WalletLedger.lockForCharge(conn, customer: customer, agentKey: agentKey, runID: runID, at: now)
+                if let earlier = lock.earlierCharge {
+                    guard earlier.agentKey == agentKey else {
+                        throw WalletError.runChargedForAnotherAgent(runID: runID, transactionID: earlier.id,
+                                                                    agentKey: earlier.agentKey ?? "")
+                    }
+                    return WalletReceipt(transaction: earlier, isReplay: true)
                 }
-                return WalletReceipt(transaction: earlier, isReplay: true)
+                guard let cost = lock.activeAgentCost else {
+                    // The rare path: which of the two it is takes one more read.
+                    let known = try AgentCatalogue.find(conn, key: agentKey) != nil
+                    throw known ? WalletError.inactiveAgent(agentKey) : WalletError.unknownAgent(agentKey)
+                }
+                // The balance is checked once, by the conditional UPDATE of `append`.
+                var wallet = lock.wallet
+                let row = try WalletLedger.append(conn, to: &wallet, LedgerEntry(
+                    kind: .charge, amount: -cost, agentKey: agentKey, costPerRun: cost, runID: runID,
+                    idempotencyKey: idempotencyKey, actor: context.actor), at: now)
+                try Self.audit(conn, row, context: context, at: now)
+                return WalletReceipt(transaction: row, isReplay: false)
             }
-            guard let cost = lock.activeAgentCost else {
-                // The rare path: which of the two it is takes one more read.
-                let known = try AgentCatalogue.find(conn, key: agentKey) != nil
-                throw known ? WalletError.inactiveAgent(agentKey) : WalletError.unknownAgent(agentKey)
-            }
-            // The balance is checked once, by the conditional UPDATE of `append`.
-            var wallet = lock.wallet
-            let row = try WalletLedger.append(conn, to: &wallet, LedgerEntry(
-                kind: .charge, amount: -cost, agentKey: agentKey, costPerRun: cost, runID: runID,
-                idempotencyKey: idempotencyKey, actor: context.actor), at: now)
-            try Self.audit(conn, row, context: context, at: now)
-            return WalletReceipt(transaction: row, isReplay: false)
+        } catch let error as WalletError {
+            if case .insufficientCredits = error { metrics.recordRefusedCharge() }
+            throw error
         }
     }
 
@@ -359,7 +367,9 @@ public struct WalletService: Sendable {
         let scope = Self.idempotencyScope(customer: customer)
         switch try await idempotency.claim(scope: scope, key: key, fingerprint: IdempotencyStore.fingerprint(fields)) {
         case .completed(let response):
-            return WalletReceipt(transaction: try response.decode(WalletTransaction.self), isReplay: true)
+            let receipt = WalletReceipt(transaction: try response.decode(WalletTransaction.self), isReplay: true)
+            metrics.record(receipt)
+            return receipt
         case .acquired(let lease):
             do {
                 return try await run(body, lease: lease)
@@ -388,6 +398,7 @@ public struct WalletService: Sendable {
         if receipt.isReplay {
             logger.debug("wallet operation replayed", metadata: ["transaction": "\(receipt.transaction.id)"])
         }
+        metrics.record(receipt)
         return receipt
     }
 

@@ -48,6 +48,8 @@ public struct RetryWorker: Sendable {
     public let policy: WebhookRetryPolicy
     /// A value in `0..<1` per failed attempt, for the jitter.
     public let random: @Sendable () -> Double
+    /// Attempts by what they recorded (see ``WebhookMetrics``).
+    let metrics: WebhookMetrics
 
     /// The default lease: a minute.
     public static let defaultLeaseDuration: Double = 60
@@ -73,6 +75,7 @@ public struct RetryWorker: Sendable {
         self.leaseDuration = leaseDuration
         self.policy = policy
         self.random = random
+        self.metrics = WebhookMetrics()
     }
 
     /// Claims up to `limit` due events, runs their handlers and records each result.
@@ -243,6 +246,7 @@ public struct RetryWorker: Sendable {
             }
             return result
         }
+        metrics.record(recorded)
         log(recorded, claim: claim, attempt: attempt, error: errorText)
         return recorded
     }

@@ -26,6 +26,8 @@ public struct WebhookInbox: Sendable {
     public let clock: any BillingClock
     public let logger: Logger
     public let signature: WebhookSignature
+    /// Deliveries stored, duplicate and rejected, and replays (see ``WebhookMetrics``).
+    let metrics: WebhookMetrics
 
     /// The longest provider name and event id or type the schema stores.
     static let maxProviderLength = 32
@@ -43,6 +45,7 @@ public struct WebhookInbox: Sendable {
         self.clock = clock
         self.logger = logger
         self.signature = WebhookSignature(secret: secret, tolerance: tolerance)
+        self.metrics = WebhookMetrics()
     }
 
     /// Verifies a delivery and stores its event once.
@@ -62,6 +65,7 @@ public struct WebhookInbox: Sendable {
                         context: BillingContext? = nil) async throws -> ReceiveResult {
         guard payload.utf8.count <= Self.maxPayloadBytes else {
             logger.warning("webhook refused: payload too large", metadata: ["provider": "\(provider)", "bytes": "\(payload.utf8.count)"])
+            metrics.count(.rejected)
             throw WebhookError.payloadTooLarge(bytes: payload.utf8.count, limit: Self.maxPayloadBytes)
         }
         let now = clock.now()
@@ -69,9 +73,16 @@ public struct WebhookInbox: Sendable {
             try signature.verify(payload: payload, header: signatureHeader, now: now)
         } catch {
             logger.warning("webhook refused: bad signature", metadata: ["provider": "\(provider)", "reason": "\(error)"])
+            metrics.count(.rejected)
             throw error
         }
-        let (eventID, type) = try Self.identify(provider: provider, payload: payload)
+        let eventID: String, type: String
+        do {
+            (eventID, type) = try Self.identify(provider: provider, payload: payload)
+        } catch {
+            metrics.count(.rejected)
+            throw error
+        }
         let context = context ?? BillingContext(actor: "webhook:\(provider)", requestID: "\(provider):\(eventID)")
         let result = try await database.transaction { conn -> ReceiveResult in
             // "Do nothing" on the key, so a duplicate never fails the statement (which
@@ -99,8 +110,10 @@ public struct WebhookInbox: Sendable {
         }
         switch result {
         case .stored(let id):
+            metrics.count(.stored)
             logger.info("webhook stored", metadata: ["id": "\(id)", "provider": "\(provider)", "event_id": "\(eventID)", "type": "\(type)"])
         case .duplicate(let id):
+            metrics.count(.duplicate)
             logger.debug("webhook duplicate ignored", metadata: ["id": "\(id)", "provider": "\(provider)", "event_id": "\(eventID)"])
         }
         return result
@@ -129,6 +142,19 @@ public struct WebhookInbox: Sendable {
                 SELECT \(WebhookEvent.columns) FROM webhook_events WHERE state = \(WebhookEventState.dead.rawValue)
                 ORDER BY updated_at DESC, id DESC LIMIT \(Int64(max(limit, 0)))
                 """).map { try $0.decode(WebhookEvent.self) }
+        }
+    }
+
+    /// How many events are dead: the depth of the dead-letter queue.
+    ///
+    /// One count over the `(state, next_attempt_at)` index, cheap enough for every
+    /// metrics scrape.
+    /// - Throws: a `DatabaseError`.
+    public func deadCount() async throws -> Int64 {
+        try await database.withConnection { conn in
+            try conn.queryFirst("""
+                SELECT COUNT(*) AS n FROM webhook_events WHERE state = \(WebhookEventState.dead.rawValue)
+                """)?.decode("n") ?? 0
         }
     }
 
@@ -177,6 +203,7 @@ public struct WebhookInbox: Sendable {
             after.nextAttemptAt = now
             return after
         }
+        metrics.count(.replayed)
         logger.notice("webhook replayed", metadata: ["id": "\(id)", "provider": "\(event.provider)",
                                                      "event_id": "\(event.eventID)", "actor": "\(context.actor)"])
         return event

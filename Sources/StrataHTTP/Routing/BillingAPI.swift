@@ -11,6 +11,7 @@ import StrataSQL
 /// | route | who | answer |
 /// |---|---|---|
 /// | `GET /health` | anyone | `200 {"status": "ok"}` while the process runs |
+/// | `GET /metrics` | anyone | Prometheus's text format (``ServeMetrics``); scrape it from the private network |
 /// | `GET /ready` | anyone | `200 {"status": "ready"}`, or `503` with the reason (``ReadinessCheck``) |
 /// | `GET /billing/agent-costs` | anyone | `{"agent_costs": [{"agent", "display_name", "credits_per_run"}]}`, active agents |
 /// | `GET /billing/packages` | anyone | `{"packages": [...]}`, packages on sale |
@@ -41,6 +42,7 @@ public struct BillingAPI: Sendable {
     let inbox: WebhookInbox
     let authenticator: BearerAuthenticator
     let readiness: ReadinessCheck
+    let metrics: ServeMetrics
     let logger: Logger
     /// For the audit log's reads, which are a function of the log, not a service.
     let database: Database
@@ -50,7 +52,7 @@ public struct BillingAPI: Sendable {
     static let signatureField = HTTPField.Name("Stripe-Signature")!
 
     public init(database: Database, clock: any BillingClock, webhookSecret: String, authenticator: BearerAuthenticator,
-                readiness: ReadinessCheck, logger: Logger) {
+                readiness: ReadinessCheck, metrics: ServeMetrics, logger: Logger) {
         wallets = WalletService(database: database, clock: clock, logger: logger)
         agents = AgentCatalogue(database: database)
         packages = CreditPackageCatalogue(database: database)
@@ -61,6 +63,7 @@ public struct BillingAPI: Sendable {
         self.database = database
         self.authenticator = authenticator
         self.readiness = readiness
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -70,6 +73,7 @@ public struct BillingAPI: Sendable {
         router.add(middleware: RequestEnvelopeMiddleware(logger: logger))
         router.get("/health") { _, _ in try JSONResponse.make(.ok, StatusBody(status: "ok")) }
         router.get("/ready") { _, context in try await ready(context) }
+        router.get("/metrics") { _, _ in await metricsExposition() }
         router.get("/billing/agent-costs") { _, _ in try await agentCosts() }
         router.get("/billing/packages") { _, _ in try await creditPackages() }
         router.get("/billing/plans") { _, _ in try await plans() }

@@ -8,8 +8,9 @@ import Logging
 /// (``RequestID``), echoes it as `X-Request-Id`, turns any error into the JSON error
 /// document of ``APIError`` (the error itself is logged, with the id, only when it is
 /// a 5xx: its details may name the database), and logs one line per request with the
-/// method, the route, the status and the duration. Neither the log nor the answer ever
-/// holds a header's value other than the request id.
+/// method, the route, the status and the duration, which it also records as metrics
+/// (``RequestMetrics``). Neither the log, the metrics nor the answer ever holds a
+/// header's value other than the request id (which is only logged and echoed).
 struct RequestEnvelopeMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
     static let requestIDField = HTTPField.Name("X-Request-Id")!
@@ -35,10 +36,12 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
         }
         response.headers[Self.requestIDField] = requestID
         let elapsed = ContinuousClock.now - started
+        let route = RequestMetrics.route(context.endpointPath)
+        RequestMetrics.record(method: request.method, route: route, status: Int(response.status.code), duration: elapsed)
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info("request", metadata: [
             "request_id": "\(requestID)", "method": "\(request.method.rawValue)",
-            "route": "\(context.endpointPath ?? "unmatched")", "status": "\(response.status.code)",
+            "route": "\(route)", "status": "\(response.status.code)",
             "duration_ms": "\((milliseconds * 10).rounded() / 10)"])
         return response
     }

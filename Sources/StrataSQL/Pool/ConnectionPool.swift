@@ -171,6 +171,17 @@ final class ConnectionPool: TaskExecutor, Sendable {
         return thread.slot
     }
 
+    // MARK: Statistics
+
+    /// How many slots are leased and free, and how many tasks wait; a slot that
+    /// `close()` shut counts no more.
+    func statistics() -> PoolStatistics {
+        let slots = state.withLock { s in closed.load(ordering: .acquiring) ? [] : s.slots }
+        let inUse = slots.count { $0.isLeased }
+        return PoolStatistics(inUse: inUse, idle: slots.count - inUse,
+                              waiting: waiterCount.load(ordering: .sequentiallyConsistent), maxConnections: limit)
+    }
+
     // MARK: Closing
 
     /// Fails the waiters, refuses new leases, closes every connection on its thread

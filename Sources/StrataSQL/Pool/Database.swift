@@ -107,6 +107,11 @@ public final class Database: Sendable {
     /// `Database` alive while tasks prefer its executor.
     public var executor: any TaskExecutor { pool }
 
+    /// The pool's connections now: in use, idle, and the tasks waiting for one.
+    ///
+    /// Cheap enough to read at every metrics scrape: one short lock and no query.
+    public var statistics: PoolStatistics { pool.statistics() }
+
     /// Fails waiting leases, refuses new ones, closes every connection (a lease running
     /// now finishes first), and returns once every connection thread has exited.
     ///
