@@ -170,6 +170,81 @@ struct InvoiceTests {
         }
     }
 
+    @Test(arguments: Backend.allCases)
+    func theFourEventsHandledAtOnceByFourWorkersEndPaid(_ backend: Backend) async throws {
+        try await withFreshDatabase(backend, migrated: true, maxConnections: 10) { db, _ in
+            let clock = ManualClock()
+            try await Self.subscribedCustomer(db, clock, external: "acme", provider: "cus_ACME")
+            let (inbox, _, registry) = Self.pipeline(db, clock)
+            let events = Self.lifecycle(invoice: "in_3", customer: "cus_ACME")
+            for (_, body) in events.values { _ = try await Self.deliver(inbox, body) }
+            let workers = (1...4).map {
+                RetryWorker(id: "w\($0)", database: db, registry: registry, clock: clock, logger: TestLog.logger, random: { 0.5 })
+            }
+            // Each worker takes one event, so the four handlers run at once.
+            let processed = try await withThrowingTaskGroup(of: Int.self) { group in
+                for w in workers { group.addTask { try await w.runDue(limit: 1).processed } }
+                return try await group.reduce(0, +)
+            }
+            #expect(processed == 4)
+            let invoices = InvoiceService(database: db, clock: clock, logger: TestLog.logger)
+            let detail = try #require(try await invoices.invoice(provider: "stripe", providerInvoiceID: "in_3"))
+            #expect(detail.invoice.status == .paid && detail.invoice.sourceEventID == "evt_in_3_succeeded")
+            #expect(detail.lines.count == 2)
+            #expect(try await Self.count(db, "invoice_lines") == 2)
+            // Whichever order they ran in, the payment won: no grace period is left open.
+            #expect(try await Self.count(db, "grace_periods WHERE state = 'open'") == 0)
+            let grace = GracePeriodService(database: db, clock: clock, logger: TestLog.logger)
+            #expect(try await grace.access(for: "acme") == .full)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func theSchemaRefusesWhatAnInvoiceCannotBe(_ backend: Backend) async throws {
+        try await withFreshDatabase(backend, migrated: true) { db, _ in
+            let now = SQLTimestamp(microsecondsSinceEpoch: Self.t0 * 1_000_000)
+            let customer = try await db.withConnection { try Customers.ensure($0, externalID: "acme", at: now) }
+            @Sendable func insert(_ conn: any SQLConnection, id: String, status: String = "open", currency: String = "EUR",
+                                  due: Int64 = 100) throws {
+                try conn.execute("""
+                    INSERT INTO invoices (provider, provider_invoice_id, customer_id, status, currency, amount_due, amount_paid,
+                                          amount_remaining, invoice_created_at, source_event_id, source_event_created_at,
+                                          created_at, updated_at)
+                    VALUES ('stripe', \(id), \(customer), \(status), \(currency), \(due), \(Int64(0)), \(due), \(now),
+                            'evt_1', \(now), \(now), \(now))
+                    """)
+            }
+            func refused(_ category: DatabaseError.Category, _ body: @escaping @Sendable (any SQLConnection) throws -> Void,
+                         sourceLocation: SourceLocation = #_sourceLocation) async {
+                let error = await #expect(throws: DatabaseError.self, sourceLocation: sourceLocation) {
+                    try await db.withConnection(body)
+                }
+                #expect(error?.category == category, "\(error.map { "\($0)" } ?? "no error")", sourceLocation: sourceLocation)
+            }
+            try await db.withConnection { try insert($0, id: "in_1") }
+            await refused(.uniqueViolation) { try insert($0, id: "in_1") }
+            try await db.withConnection { try insert($0, id: "IN_1") }   // provider ids are case-sensitive
+            await refused(.checkViolation) { try insert($0, id: "in_2", status: "refunded") }
+            await refused(.checkViolation) { try insert($0, id: "in_3", currency: "EU") }
+            await refused(.checkViolation) { try insert($0, id: "in_4", due: -1) }
+            let invoice: Int64 = try await db.withConnection { conn in
+                try conn.queryFirst("SELECT id FROM invoices WHERE provider_invoice_id = 'in_1'")!.decode("id")
+            }
+            @Sendable func line(_ conn: any SQLConnection, _ lineID: String) throws {
+                try conn.execute("""
+                    INSERT INTO invoice_lines (invoice_id, line_id, amount, currency, created_at, updated_at)
+                    VALUES (\(invoice), \(lineID), \(Int64(-50)), 'EUR', \(now), \(now))
+                    """)
+            }
+            try await db.withConnection { try line($0, "il_1") }   // a negative line (a discount) is a line
+            await refused(.uniqueViolation) { try line($0, "il_1") }
+            // A customer with invoices is history: it cannot be deleted.
+            await refused(.foreignKeyViolation) { conn in
+                try conn.execute("DELETE FROM customers WHERE id = \(customer)")
+            }
+        }
+    }
+
     // MARK: Reading
 
     @Test(arguments: Backend.allCases)

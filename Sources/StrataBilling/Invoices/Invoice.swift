@@ -49,7 +49,7 @@ public struct Invoice: Sendable, Hashable {
     public var updatedAt: SQLTimestamp
 }
 
-/// A `invoices` row joined to its customer's external id (``columns``), read with
+/// An `invoices` row joined to its customer's external id (``columns``), read with
 /// `row.decode(Invoice.self)`.
 extension Invoice: Decodable {
     enum CodingKeys: String, CodingKey {
