@@ -129,7 +129,7 @@ struct ErrorReport {
             case .canceled: return "canceled"
             default: return "database"
             }
-        case is WalletError, is IdempotencyError, is SubscriptionError, is GracePeriodError, is WebhookError:
+        case is WalletError, is IdempotencyError, is InvoiceError, is SubscriptionError, is GracePeriodError, is WebhookError:
             return "refused"
         case is SeedError: return "seed"
         default: return "failure"

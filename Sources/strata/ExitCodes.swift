@@ -12,6 +12,9 @@ enum StrataExit {
     static let insufficientCredits: Int32 = 7
     /// `migrate lint` found an error-level finding that no waiver accepts.
     static let lintFailed: Int32 = 8
+    /// What the command names does not exist: `invoices show` of an unknown invoice,
+    /// `invoices list` of an unknown customer.
+    static let notFound: Int32 = 9
     static let usage: Int32 = 64
 
     /// The exit code for an error that ended a command.

@@ -12,10 +12,11 @@ struct Strata: AsyncParsableCommand {
 
             Exit codes: 0 success, 1 failure, 3 pending migrations (status --exit-code),
             4 lock timeout, 5 drift (applied migration changed or missing), 6 schema mismatch
-            (verify, parity), 7 insufficient credits, 64 usage error.
+            (verify, parity), 7 insufficient credits, 8 lint errors, 9 not found (invoices),
+            64 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Migrate.self, Seed.self, Wallet.self, Agents.self, Plans.self, Grace.self, Webhooks.self, Audit.self, DB.self, Serve.self]
+        subcommands: [Migrate.self, Seed.self, Wallet.self, Agents.self, Plans.self, Grace.self, Webhooks.self, Invoices.self, Audit.self, DB.self, Serve.self]
     )
 
     /// Parses the arguments and runs the command.

@@ -18,8 +18,9 @@ struct Webhooks: AsyncParsableCommand {
 
             An event is stored once per provider and event id; later deliveries are
             acknowledged and ignored. Workers process due events through the built-in handlers
-            (checkout.session.completed → credit purchase, invoice.payment_failed /
-            invoice.payment_succeeded → grace periods); a failure is retried after 1 s, 10 s,
+            (checkout.session.completed → credit purchase; invoice.created, invoice.finalized,
+            invoice.payment_failed, invoice.payment_succeeded → the invoice, and for the last
+            two the grace period); a failure is retried after 1 s, 10 s,
             1 min, 10 min and 1 h (±10 %), and after the 6th attempt the event is dead until
             replayed. An event type without a handler fails the same way.
             """,

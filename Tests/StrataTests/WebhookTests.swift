@@ -380,16 +380,20 @@ struct WebhookTests {
             try await db.withConnection { conn in
                 try conn.execute("UPDATE customers SET provider_customer_id = \("cus_ACME") WHERE external_id = \("acme")")
             }
-            let failed = try await Self.deliver(inbox, clock, id: "evt_in_1", type: "invoice.payment_failed",
-                                                object: ["id": "in_1", "customer": "cus_ACME"])
+            // Invoice events carry the invoice (the handlers record it too, see InvoiceTests).
+            let t0 = InvoiceTests.t0
+            let failed = try await Self.deliver(inbox, clock, id: "evt_in_1", type: "invoice.payment_failed", created: t0,
+                                                object: InvoiceTests.invoiceObject(id: "in_1", customer: "cus_ACME",
+                                                                                   status: "open", created: t0))
             summary = try await worker.runDue(limit: 1)
             #expect(summary.results[failed] == .processed)
             guard case .grace = try await grace.access(for: "acme") else {
                 Issue.record("a failed invoice opens a grace period")
                 return
             }
-            let paid = try await Self.deliver(inbox, clock, id: "evt_in_2", type: "invoice.payment_succeeded",
-                                              object: ["id": "in_1", "customer": "cus_ACME"])
+            let paid = try await Self.deliver(inbox, clock, id: "evt_in_2", type: "invoice.payment_succeeded", created: t0 + 60,
+                                              object: InvoiceTests.invoiceObject(id: "in_1", customer: "cus_ACME", status: "paid",
+                                                                                 amountPaid: 4900, created: t0, paidAt: t0 + 60))
             let stranger = try await Self.deliver(inbox, clock, id: "evt_in_3", type: "invoice.payment_failed",
                                                   object: ["id": "in_2", "customer": "cus_UNKNOWN"])
             summary = try await worker.runDue(limit: 10)
@@ -463,16 +467,17 @@ struct WebhookTests {
         RetryWorker(id: id, database: db, registry: registry, clock: clock, logger: TestLog.logger, random: { 0.5 })
     }
 
-    static func payload(id: String, type: String, object: [String: Any] = [:]) -> String {
-        let document: [String: Any] = ["id": id, "object": "event", "type": type, "data": ["object": object]]
+    static func payload(id: String, type: String, created: Int64? = nil, object: [String: Any] = [:]) -> String {
+        var document: [String: Any] = ["id": id, "object": "event", "type": type, "data": ["object": object]]
+        if let created { document["created"] = created }
         let data = try! JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }
 
     /// Receives a freshly signed event; returns its row id.
-    static func deliver(_ inbox: WebhookInbox, _ clock: ManualClock, id: String, type: String,
+    static func deliver(_ inbox: WebhookInbox, _ clock: ManualClock, id: String, type: String, created: Int64? = nil,
                         object: [String: Any] = [:]) async throws -> Int64 {
-        let body = payload(id: id, type: type, object: object)
+        let body = payload(id: id, type: type, created: created, object: object)
         return try await inbox.receive(provider: "stripe", payload: body,
                                        signatureHeader: WebhookSignature.sign(payload: body, secret: secret, at: clock.now())).id
     }

@@ -39,7 +39,7 @@ public struct GracePeriodService: Sendable {
     public let clock: any BillingClock
     /// How long a grace period lasts from the failed payment.
     public let duration: Duration
-    private let logger: Logger
+    let logger: Logger
 
     /// - Parameters:
     ///   - database: the billing database.
@@ -74,50 +74,66 @@ public struct GracePeriodService: Sendable {
     ///   ``GracePeriodError/subscriptionRestricted(subscriptionID:)``, or a ``DatabaseError``.
     public func paymentFailed(customer: String, reason: String, context: BillingContext) async throws -> GracePeriod {
         let now = clock.now()
-        let endsAt = now.adding(microseconds: Self.microseconds(duration))
         var attempt = 1
         while true {
             do {
-                let (period, opened) = try await database.transaction { conn -> (GracePeriod, Bool) in
-                    let subscription = try Self.lockCurrentSubscription(conn, customer: customer)
-                    if let open = try GracePeriod.open(conn, subscriptionID: subscription.id) {
-                        return (open, false)
-                    }
-                    if subscription.state == .restricted {
-                        guard let latest = try GracePeriod.latest(conn, subscriptionID: subscription.id) else {
-                            throw GracePeriodError.subscriptionRestricted(subscriptionID: subscription.id)
-                        }
-                        return (latest, false)
-                    }
-                    let id = try conn.insertReturningID("""
-                        INSERT INTO grace_periods (customer_id, subscription_id, reason, started_at, ends_at, state, open_subscription_id)
-                        VALUES (\(subscription.customerID), \(subscription.id), \(reason), \(now), \(endsAt),
-                                \(GracePeriodState.open.rawValue), \(subscription.id))
-                        """)
-                    try conn.execute("""
-                        UPDATE subscriptions SET state = \(SubscriptionState.pastDue.rawValue), updated_at = \(now)
-                        WHERE id = \(subscription.id)
-                        """)
-                    try AuditLog.record(conn, context: context, action: "grace.open", subjectType: "grace_period",
-                                        subjectID: "\(id)",
-                                        details: ["customer": customer, "subscription_id": Int(subscription.id), "reason": reason,
-                                                  "ends_at": endsAt.iso8601, "previous_state": subscription.state.rawValue],
-                                        at: now)
-                    return (GracePeriod(id: id, customerID: subscription.customerID, subscriptionID: subscription.id,
-                                        reason: reason, startedAt: now, endsAt: endsAt, state: .open), true)
+                let outcome = try await database.transaction { conn in
+                    try recordFailedPayment(conn, customer: customer, reason: reason, context: context, now: now)
                 }
-                if opened {
-                    logger.notice("grace period opened", metadata: [
-                        "customer": "\(customer)", "grace_period": "\(period.id)", "ends_at": "\(period.endsAt.iso8601)",
-                    ])
-                }
-                return period
+                log(outcome, customer: customer)
+                return outcome.period
             } catch let error as DatabaseError where error.category == .uniqueViolation && attempt < 3 {
                 // Another transaction opened one first (the unique key on open_subscription_id
                 // said so); the next attempt reads and returns it.
                 attempt += 1
             }
         }
+    }
+
+    /// What ``paymentFailed(customer:reason:context:)`` does, in the caller's transaction:
+    /// for a webhook handler that records the invoice in the same one. The caller logs
+    /// with `log(_:customer:)` once it committed, and runs the
+    /// transaction again on a unique violation (a concurrent failure opened the period).
+    ///
+    /// - Throws: as ``paymentFailed(customer:reason:context:)``.
+    func recordFailedPayment(_ conn: any SQLConnection, customer: String, reason: String, context: BillingContext,
+                             now: SQLTimestamp) throws -> FailedPaymentOutcome {
+        let endsAt = now.adding(microseconds: Self.microseconds(duration))
+        let subscription = try Self.lockCurrentSubscription(conn, customer: customer)
+        if let open = try GracePeriod.open(conn, subscriptionID: subscription.id) {
+            return FailedPaymentOutcome(period: open, opened: false)
+        }
+        if subscription.state == .restricted {
+            guard let latest = try GracePeriod.latest(conn, subscriptionID: subscription.id) else {
+                throw GracePeriodError.subscriptionRestricted(subscriptionID: subscription.id)
+            }
+            return FailedPaymentOutcome(period: latest, opened: false)
+        }
+        let id = try conn.insertReturningID("""
+            INSERT INTO grace_periods (customer_id, subscription_id, reason, started_at, ends_at, state, open_subscription_id)
+            VALUES (\(subscription.customerID), \(subscription.id), \(reason), \(now), \(endsAt),
+                    \(GracePeriodState.open.rawValue), \(subscription.id))
+            """)
+        try conn.execute("""
+            UPDATE subscriptions SET state = \(SubscriptionState.pastDue.rawValue), updated_at = \(now)
+            WHERE id = \(subscription.id)
+            """)
+        try AuditLog.record(conn, context: context, action: "grace.open", subjectType: "grace_period",
+                            subjectID: "\(id)",
+                            details: ["customer": customer, "subscription_id": Int(subscription.id), "reason": reason,
+                                      "ends_at": endsAt.iso8601, "previous_state": subscription.state.rawValue],
+                            at: now)
+        return FailedPaymentOutcome(period: GracePeriod(id: id, customerID: subscription.customerID, subscriptionID: subscription.id,
+                                                        reason: reason, startedAt: now, endsAt: endsAt, state: .open),
+                                    opened: true)
+    }
+
+    /// Logs what a committed ``recordFailedPayment(_:customer:reason:context:now:)`` did.
+    func log(_ outcome: FailedPaymentOutcome, customer: String) {
+        guard outcome.opened else { return }
+        logger.notice("grace period opened", metadata: [
+            "customer": "\(customer)", "grace_period": "\(outcome.period.id)", "ends_at": "\(outcome.period.endsAt.iso8601)",
+        ])
     }
 
     /// Resolves the open grace period of the customer's current subscription after a
@@ -137,47 +153,62 @@ public struct GracePeriodService: Sendable {
     ///   or a ``DatabaseError``.
     public func paymentSucceeded(customer: String, context: BillingContext) async throws -> GracePeriod? {
         let now = clock.now()
-        let (resolved, reactivated) = try await database.transaction { conn -> (GracePeriod?, Bool) in
-            let subscription = try Self.lockCurrentSubscription(conn, customer: customer)
-            var resolved: GracePeriod?
-            if var open = try GracePeriod.open(conn, subscriptionID: subscription.id) {
-                let changed = try conn.execute("""
-                    UPDATE grace_periods
-                    SET state = \(GracePeriodState.resolved.rawValue), resolved_at = \(now), open_subscription_id = NULL
-                    WHERE id = \(open.id) AND state = \(GracePeriodState.open.rawValue)
-                    """).rowsAffected
-                if changed == 1 {
-                    open.state = .resolved
-                    open.resolvedAt = now
-                    resolved = open
-                }
-            }
-            let reactivated = subscription.state == .pastDue || subscription.state == .restricted
-            if reactivated {
-                try conn.execute("""
-                    UPDATE subscriptions SET state = \(SubscriptionState.active.rawValue), updated_at = \(now)
-                    WHERE id = \(subscription.id)
-                    """)
-            }
-            let details: [String: any Sendable] = [
-                "customer": customer, "subscription_id": Int(subscription.id),
-                "previous_state": subscription.state.rawValue, "state": (reactivated ? SubscriptionState.active : subscription.state).rawValue,
-            ]
-            if let resolved {
-                try AuditLog.record(conn, context: context, action: "grace.resolve", subjectType: "grace_period",
-                                    subjectID: "\(resolved.id)", details: details, at: now)
-            } else if reactivated {
-                try AuditLog.record(conn, context: context, action: "subscription.reactivate", subjectType: "subscription",
-                                    subjectID: "\(subscription.id)", details: details, at: now)
-            }
-            return (resolved, reactivated)
+        let outcome = try await database.transaction { conn in
+            try recordSucceededPayment(conn, customer: customer, context: context, now: now)
         }
+        log(outcome, customer: customer)
+        return outcome.resolved
+    }
+
+    /// What ``paymentSucceeded(customer:context:)`` does, in the caller's transaction: for
+    /// a webhook handler that records the invoice in the same one. The caller logs with
+    /// `log(_:customer:)` once it committed.
+    ///
+    /// - Throws: as ``paymentSucceeded(customer:context:)``.
+    func recordSucceededPayment(_ conn: any SQLConnection, customer: String, context: BillingContext,
+                                now: SQLTimestamp) throws -> SucceededPaymentOutcome {
+        let subscription = try Self.lockCurrentSubscription(conn, customer: customer)
+        var resolved: GracePeriod?
+        if var open = try GracePeriod.open(conn, subscriptionID: subscription.id) {
+            let changed = try conn.execute("""
+                UPDATE grace_periods
+                SET state = \(GracePeriodState.resolved.rawValue), resolved_at = \(now), open_subscription_id = NULL
+                WHERE id = \(open.id) AND state = \(GracePeriodState.open.rawValue)
+                """).rowsAffected
+            if changed == 1 {
+                open.state = .resolved
+                open.resolvedAt = now
+                resolved = open
+            }
+        }
+        let reactivated = subscription.state == .pastDue || subscription.state == .restricted
+        if reactivated {
+            try conn.execute("""
+                UPDATE subscriptions SET state = \(SubscriptionState.active.rawValue), updated_at = \(now)
+                WHERE id = \(subscription.id)
+                """)
+        }
+        let details: [String: any Sendable] = [
+            "customer": customer, "subscription_id": Int(subscription.id),
+            "previous_state": subscription.state.rawValue, "state": (reactivated ? SubscriptionState.active : subscription.state).rawValue,
+        ]
         if let resolved {
-            logger.notice("grace period resolved", metadata: ["customer": "\(customer)", "grace_period": "\(resolved.id)"])
+            try AuditLog.record(conn, context: context, action: "grace.resolve", subjectType: "grace_period",
+                                subjectID: "\(resolved.id)", details: details, at: now)
         } else if reactivated {
+            try AuditLog.record(conn, context: context, action: "subscription.reactivate", subjectType: "subscription",
+                                subjectID: "\(subscription.id)", details: details, at: now)
+        }
+        return SucceededPaymentOutcome(resolved: resolved, reactivated: reactivated)
+    }
+
+    /// Logs what a committed ``recordSucceededPayment(_:customer:context:now:)`` did.
+    func log(_ outcome: SucceededPaymentOutcome, customer: String) {
+        if let resolved = outcome.resolved {
+            logger.notice("grace period resolved", metadata: ["customer": "\(customer)", "grace_period": "\(resolved.id)"])
+        } else if outcome.reactivated {
             logger.notice("subscription reactivated", metadata: ["customer": "\(customer)"])
         }
-        return resolved
     }
 
     // MARK: Access
