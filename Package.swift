@@ -87,7 +87,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The API's contract, compiled into the binary (`PackageResources.openapi_json`):
+            // `GET /openapi.json` serves it verbatim, with no bundle to find at run time.
+            resources: [.embedInCode("openapi.json")]
         ),
         .executableTarget(
             name: "strata",
