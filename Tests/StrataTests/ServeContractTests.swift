@@ -118,6 +118,25 @@ struct ServeContractTests {
         }
     }
 
+    /// Found by schemathesis: usage past the largest 64-bit integer was the database's
+    /// out-of-range error, a 500. It is `422 BILLING_USAGE_OVERFLOW` now, counting nothing.
+    @Test(arguments: Backend.allCases)
+    func usagePastInt64MaxIsA422NeverA500(_ backend: Backend) async throws {
+        try await withServer(backend) { http, db, _ in
+            try await SubscriptionService(database: db, clock: SystemClock(), logger: TestLog.logger)
+                .subscribe(customer: "hana", planCode: "free", context: .system)
+            let hana = TestJWT.customer("hana")
+            let first = try await http.post("/billing/usage", token: hana, json: ["quantity": Int64.max - 1])
+            #expect(first.status == 200 && first.json["used"] as? Int64 == Int64.max - 1, "\(first.text)")
+            let past = try await http.post("/billing/usage", token: hana, json: ["quantity": 2])
+            #expect(past.status == 422 && past.json["error_code"] as? String == "BILLING_USAGE_OVERFLOW", "\(past.text)")
+            let exactly = try await http.post("/billing/usage", token: hana, json: ["quantity": 1])
+            #expect(exactly.status == 200 && exactly.json["used"] as? Int64 == Int64.max, "\(exactly.text)")
+            let usage = try await http.get("/billing/usage", token: hana)
+            #expect(usage.status == 200 && usage.json["used"] as? Int64 == Int64.max, "\(usage.text)")
+        }
+    }
+
     /// The envelope's promises, in the document: every answer of every operation names
     /// `X-Request-Id`, and every 4xx and 5xx is the one error document.
     @Test
