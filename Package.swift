@@ -98,7 +98,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            // The API's contract, compiled into the binary (`PackageResources.openapi_json`):
+            // `GET /openapi.json` serves it verbatim, with no bundle to find at run time.
+            resources: [.embedInCode("openapi.json")]
         ),
         .executableTarget(
             name: "strata",

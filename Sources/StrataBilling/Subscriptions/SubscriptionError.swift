@@ -17,6 +17,8 @@ public enum SubscriptionError: Error, Sendable, Hashable, CustomStringConvertibl
     case subscriptionCanceled(Int64)
     /// Usage is recorded in positive quantities.
     case invalidQuantity(Int64)
+    /// The period's usage counter would pass the largest 64-bit integer; nothing was counted.
+    case usageOverflow(subscriptionID: Int64, quantity: Int64)
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum SubscriptionError: Error, Sendable, Hashable, CustomStringConvertibl
         case .unknownSubscription(let id): "no subscription has the id \(id)"
         case .subscriptionCanceled(let id): "subscription \(id) is canceled"
         case .invalidQuantity(let q): "usage quantity must be positive, not \(q)"
+        case .usageOverflow(let id, let q): "adding \(q) would overflow the usage counter of subscription \(id)"
         }
     }
 }

@@ -47,7 +47,8 @@ public struct UsageService: Sendable {
     ///   - context: who asks, for the audit log.
     /// - Returns: the period's metrics after this call and the alerts this call fired.
     /// - Throws: ``SubscriptionError/invalidQuantity(_:)``, ``SubscriptionError/unknownSubscription(_:)``,
-    ///   ``SubscriptionError/subscriptionCanceled(_:)``, or a ``DatabaseError``.
+    ///   ``SubscriptionError/subscriptionCanceled(_:)``,
+    ///   ``SubscriptionError/usageOverflow(subscriptionID:quantity:)``, or a ``DatabaseError``.
     public func recordUsage(subscriptionID: Int64, quantity: Int64, context: BillingContext) async throws -> UsageRecording {
         guard quantity > 0 else { throw SubscriptionError.invalidQuantity(quantity) }
         let now = clock.now()
@@ -139,9 +140,12 @@ public struct UsageService: Sendable {
     /// - Returns: the counter after the addition, read from the row this transaction now holds locked.
     private static func add(_ conn: any SQLConnection, quantity: Int64, subscriptionID: Int64, periodStart: SQLTimestamp,
                             now: SQLTimestamp) throws -> Int64 {
+        // Conditional, so a sum past Int64.max is refused here rather than by the server's
+        // out-of-range error (quantity > 0, so the bound itself cannot overflow).
         let increment: SQLQuery = """
             UPDATE usage_counters SET used = used + \(quantity), updated_at = \(now)
             WHERE subscription_id = \(subscriptionID) AND period_start = \(periodStart)
+              AND used <= \(Int64.max - quantity)
             """
         if try conn.execute(increment).rowsAffected == 0 {
             // The period's first recording: of several at once, one inserts, the others wait for it and do nothing.
@@ -150,8 +154,9 @@ public struct UsageService: Sendable {
                 INSERT INTO usage_counters (subscription_id, period_start, used, created_at, updated_at)
                 VALUES (\(subscriptionID), \(periodStart), \(Int64(0)), \(now), \(now)) \(unsafeRaw: doNothing)
                 """)
+            // The row exists now: no row changed means the sum would overflow.
             guard try conn.execute(increment).rowsAffected == 1 else {
-                throw DatabaseError(.other, message: "usage counter of subscription \(subscriptionID) missing after insert")
+                throw SubscriptionError.usageOverflow(subscriptionID: subscriptionID, quantity: quantity)
             }
         }
         guard let row = try conn.queryFirst("""

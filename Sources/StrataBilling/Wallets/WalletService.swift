@@ -172,6 +172,7 @@ public struct WalletService: Sendable {
                        idempotencyKey: String? = nil) async throws -> WalletReceipt {
         try Self.check(customer: customer)
         try Self.check(runID, named: "run id")
+        try Self.checkStorable(agentKey, named: "agent")
         let request = ["agent_key": agentKey, "run_id": runID]
         do {
             return try await perform("charge", customer: customer, key: idempotencyKey, request: request) { conn, now in
@@ -427,18 +428,32 @@ public struct WalletService: Sendable {
         try check(customer, named: "customer id")
     }
 
+    /// Lengths count code points, as both databases' `VARCHAR(n)` do: a string of 191
+    /// user-perceived characters can hold twice as many code points (`e` and a combining
+    /// accent), which the column would refuse.
     private static func check(_ value: String, named name: String) throws {
-        guard !value.isEmpty, value.count <= maxKeyLength else {
+        guard !value.isEmpty, value.unicodeScalars.count <= maxKeyLength else {
             throw WalletError.invalidRequest("a \(name) needs 1 to \(maxKeyLength) characters")
         }
+        try checkStorable(value, named: name)
     }
 
     private static func check(reason: String, required: Bool) throws {
         if required && reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw WalletError.invalidRequest("a reason is required")
         }
-        guard reason.count <= maxReasonLength else {
+        guard reason.unicodeScalars.count <= maxReasonLength else {
             throw WalletError.invalidRequest("a reason holds at most \(maxReasonLength) characters")
+        }
+        try checkStorable(reason, named: "reason")
+    }
+
+    /// Refuses text with a NUL character, on every backend alike: PostgreSQL's text
+    /// types cannot hold it (libpq passes parameters as C strings, cutting them at the
+    /// NUL, and JSON columns refuse `\u0000`), so it must never reach a statement.
+    private static func checkStorable(_ value: String, named name: String) throws {
+        guard !value.unicodeScalars.contains("\u{0}") else {
+            throw WalletError.invalidRequest("a \(name) must not contain a NUL character")
         }
     }
 }

@@ -75,8 +75,9 @@ public struct BearerAuthenticator: Sendable {
             throw APIError.unauthorized("the token is malformed")
         }
         let subject = claims.sub.value
-        guard !subject.isEmpty, subject.count <= 191 else {
-            throw APIError.unauthorized("the token's subject must be 1 to 191 characters")
+        // Code points, as the customer id column counts them; a NUL would be cut off by libpq.
+        guard !subject.isEmpty, subject.unicodeScalars.count <= 191, !subject.unicodeScalars.contains("\u{0}") else {
+            throw APIError.unauthorized("the token's subject must be 1 to 191 characters, none of them NUL")
         }
         return Caller(subject: subject, isAdmin: claims.isAdmin)
     }

@@ -29,6 +29,7 @@ extension APIError {
             case .unknownSubscription: self = APIError(.notFound, "BILLING_NO_SUBSCRIPTION", e.description)
             case .alreadySubscribed, .subscriptionCanceled: self = APIError(.conflict, "BILLING_SUBSCRIPTION_CONFLICT", e.description)
             case .invalidQuantity: self = APIError(.badRequest, "INVALID_REQUEST", e.description)
+            case .usageOverflow: self = APIError(.unprocessableContent, "BILLING_USAGE_OVERFLOW", e.description)
             }
         case let e as IdempotencyError:
             switch e {

@@ -57,8 +57,14 @@ extension BillingAPI {
             }
             limit = n
         }
-        let entries = try await AuditLog.query(database, subjectType: query["subject_type"].map(String.init),
-                                               subjectID: query["subject"].map(String.init), limit: limit)
+        let subjectType = query["subject_type"].map(String.init)
+        let subject = query["subject"].map(String.init)
+        // libpq would cut a NUL-bearing value short and match other subjects' rows.
+        for (name, value) in [("subject_type", subjectType), ("subject", subject)]
+        where value?.unicodeScalars.contains("\u{0}") == true {
+            throw APIError.badRequest("INVALID_REQUEST", "\(name) must not contain a NUL character")
+        }
+        let entries = try await AuditLog.query(database, subjectType: subjectType, subjectID: subject, limit: limit)
         return try JSONResponse.make(.ok, ListBody(name: "entries", items: entries.map(AuditEntryBody.init)))
     }
 

@@ -13,6 +13,7 @@ import StrataSQL
 /// | `GET /health` | anyone | `200 {"status": "ok"}` while the process runs |
 /// | `GET /metrics` | anyone | Prometheus's text format (``ServeMetrics``); scrape it from the private network |
 /// | `GET /ready` | anyone | `200 {"status": "ready"}`, or `503` with the reason (``ReadinessCheck``) |
+/// | `GET /openapi.json` | anyone | the OpenAPI 3.1 document of these routes, verbatim (``OpenAPIDocument``) |
 /// | `GET /billing/agent-costs` | anyone | `{"agent_costs": [{"agent", "display_name", "credits_per_run"}]}`, active agents |
 /// | `GET /billing/packages` | anyone | `{"packages": [...]}`, packages on sale |
 /// | `GET /billing/plans` | anyone | `{"plans": [...]}`, active plans |
@@ -74,6 +75,7 @@ public struct BillingAPI: Sendable {
         router.get("/health") { _, _ in try JSONResponse.make(.ok, StatusBody(status: "ok")) }
         router.get("/ready") { _, context in try await ready(context) }
         router.get("/metrics") { _, _ in await metricsExposition() }
+        router.get("/openapi.json") { _, _ in OpenAPIDocument.response() }
         router.get("/billing/agent-costs") { _, _ in try await agentCosts() }
         router.get("/billing/packages") { _, _ in try await creditPackages() }
         router.get("/billing/plans") { _, _ in try await plans() }
