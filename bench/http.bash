@@ -106,6 +106,9 @@ http_start_server() { # http_start_server BACKEND ADMIN_URL
   jwt_secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
   webhook_secret=whsec_$(python3 -c 'import secrets; print(secrets.token_hex(16))')
   out="$WORK/http-serve-$1.out"
+  # Emptied here, not by the server's redirection: that happens in the child, after the
+  # loop below may already have read the last run's listening line.
+  : >"$out"
   DATABASE_URL=$url STRATA_JWT_SECRET=$jwt_secret STRATA_WEBHOOK_SECRET=$webhook_secret \
     "$STRATA_CLI" serve --host 127.0.0.1 --port 0 --max-connections "$HTTP_POOL" \
       --webhook-workers "$HTTP_WEBHOOK_WORKERS" --log-level "$HTTP_LOG_LEVEL" \
