@@ -13,6 +13,10 @@ import StrataSQL
 /// ``ServeConfiguration/shutdownTimeout`` after which what still runs is cancelled.
 /// ``run(onListening:)`` then returns, and the caller closes the database.
 ///
+/// The group's tasks prefer the database's executor (``StrataSQL/Database/executor``):
+/// requests and workers run on the pool's connection threads between their statements,
+/// so a statement runs in place instead of being handed to another thread and back.
+///
 /// ```swift
 /// let metrics = ServeMetrics()
 /// MetricsSystem.bootstrap(metrics.factory)   // the CLI's job, once per process
@@ -72,7 +76,15 @@ public struct StrataServer: Sendable {
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(config.shutdownTimeout)
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         let group = ServiceGroup(configuration: groupConfiguration)
-        try await group.run()
+        // Every task of the group (each HTTP connection's, each worker's) inherits the
+        // preference for the pool's executor: a request runs on an idle connection
+        // thread, and its transaction takes that thread's connection in place. On the
+        // global executor every request was handed to a connection thread and back, two
+        // more thread switches a request (see bench/RESULTS.md, `scripts/bench http`).
+        // When every connection thread is busy, tasks go on on the global executor.
+        try await withTaskExecutorPreference(database.executor) {
+            try await group.run()
+        }
     }
 
     /// The workers and periodic jobs, each a service of the group.

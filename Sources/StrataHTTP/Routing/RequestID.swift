@@ -28,6 +28,8 @@ enum RequestID {
 
     /// `req-` and 16 random hex digits.
     static func make() -> String {
-        "req-" + String(format: "%016llx", UInt64.random(in: 0...UInt64.max))
+        // Not String(format:): Foundation's formatter was 1.5% of a charge's CPU in strata serve.
+        let hex = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return "req-" + String(repeating: "0", count: 16 - hex.utf8.count) + hex
     }
 }
