@@ -36,36 +36,42 @@ enum JSONBody {
     }
 
     /// The request's JSON body decoded as `T`, refusing members `T` does not know.
+    ///
+    /// One parse: ``StrictBody`` reads the object's member names and then `T` from the
+    /// same decoded document.
     static func decode<T: StrictJSONRequest>(_ type: T.Type, from request: Request) async throws -> T {
         try requireJSONContentType(request)
         let buffer = try await bytes(of: request, limit: BodyLimits.json)
         let data = Data(buffer.readableBytesView)
-        let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: data)
-        } catch {
+            return try decoder.decode(StrictBody<T>.self, from: data).value
+        } catch let error as UnknownMembers {
+            throw APIError.badRequest("UNKNOWN_FIELD", "unknown member\(error.names.count == 1 ? "" : "s"): "
+                                      + error.names.map { "'\(String($0.prefix(64)))'" }.joined(separator: ", "))
+        } catch let DecodingError.dataCorrupted(context)
+                    where context.codingPath.isEmpty && (try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)) == nil {
+            // Only on this error path is the body parsed a second time: a number that does
+            // not fit its member is reported without a coding path too.
             throw APIError.badRequest("INVALID_JSON", "the body is not valid JSON")
-        }
-        guard let members = object as? [String: Any] else {
+        } catch let DecodingError.typeMismatch(_, context) where context.codingPath.isEmpty {
             throw APIError.badRequest("INVALID_JSON", "the body must be a JSON object")
-        }
-        let unknown = Set(members.keys).subtracting(T.memberNames).sorted()
-        guard unknown.isEmpty else {
-            throw APIError.badRequest("UNKNOWN_FIELD", "unknown member\(unknown.count == 1 ? "" : "s"): "
-                                      + unknown.map { "'\(String($0.prefix(64)))'" }.joined(separator: ", "))
-        }
-        do {
-            return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.valueNotFound(_, context) where context.codingPath.isEmpty {
+            throw APIError.badRequest("INVALID_JSON", "the body must be a JSON object")
         } catch let DecodingError.keyNotFound(key, _) {
             throw APIError.badRequest("INVALID_REQUEST", "missing member '\(key.stringValue)'")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             throw APIError.badRequest("INVALID_REQUEST", "member '\(path(context))' has the wrong type")
-        } catch let DecodingError.dataCorrupted(context) {
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
             throw APIError.badRequest("INVALID_REQUEST", "member '\(path(context))' is out of range or malformed")
+        } catch DecodingError.dataCorrupted {
+            throw APIError.badRequest("INVALID_REQUEST", "a member is out of range or malformed")
         } catch {
             throw APIError.badRequest("INVALID_REQUEST", "the body does not match the request")
         }
     }
+
+    /// Shared: decoding keeps no state between calls.
+    private static let decoder = JSONDecoder()
 
     private static func path(_ context: DecodingError.Context) -> String {
         context.codingPath.map(\.stringValue).joined(separator: ".")
@@ -74,4 +80,29 @@ enum JSONBody {
     private static func tooLarge(_ limit: Int) -> APIError {
         APIError(.contentTooLarge, "PAYLOAD_TOO_LARGE", "the request body is larger than \(limit) bytes")
     }
+}
+
+/// A request object whose member names are checked against `T`'s before `T` is decoded.
+private struct StrictBody<T: StrictJSONRequest>: Decodable {
+    var value: T
+
+    init(from decoder: any Decoder) throws {
+        let names = try decoder.container(keyedBy: MemberName.self).allKeys.map(\.stringValue)
+        let unknown = Set(names).subtracting(T.memberNames)
+        guard unknown.isEmpty else { throw UnknownMembers(names: unknown.sorted()) }
+        value = try T(from: decoder)
+    }
+}
+
+/// Any member name of a JSON object.
+private struct MemberName: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// Members of a request object that its type does not know.
+private struct UnknownMembers: Error {
+    var names: [String]
 }

@@ -87,9 +87,7 @@ final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
         }
         let seconds = timeout.nanoseconds / 1_000_000_000
         let error = APIError(.requestTimeout, "REQUEST_TIMEOUT", "the request was not received whole within \(seconds) s")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = (try? encoder.encode(ErrorBody(error: error, requestID: requestID))) ?? Data()
+        let body = (try? JSONResponse.encoder.encode(ErrorBody(error: error, requestID: requestID))) ?? Data()
         var fields = HTTPFields()
         fields[.contentType] = "application/json; charset=utf-8"
         fields[.contentLength] = String(body.count)
