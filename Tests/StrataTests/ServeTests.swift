@@ -613,22 +613,33 @@ func withFreshServerDatabase(_ backend: Backend, _ body: @escaping @Sendable (Da
     }
 }
 
+/// A TCP socket connected to 127.0.0.1:`port`, or nil (and nothing left open) when the
+/// connection fails. Blocking: call it on a thread of its own.
+private func loopbackSocket(port: Int) -> Int32? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    let connected = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        close(fd)
+        return nil
+    }
+    return fd
+}
+
 /// Connects to the port, sends nothing, and waits for the server to close the
 /// connection: `recv`'s result (0 for a close, -1 when `seconds` passed first). Runs on
 /// a thread of its own: the wait blocks.
 private func silentConnection(port: Int, waitingAtMost seconds: Int) async throws -> Int {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard let fd = loopbackSocket(port: port) else { return continuation.resume(throwing: POSIXError(.ECONNREFUSED)) }
             defer { close(fd) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            addr.sin_port = in_port_t(UInt16(port).bigEndian)
-            let connected = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { return continuation.resume(throwing: POSIXError(.ECONNREFUSED)) }
             var timeout = timeval(tv_sec: seconds, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             var byte: UInt8 = 0
@@ -650,16 +661,8 @@ private struct TrickleResult: CustomStringConvertible {
 private func tricklingExchange(port: Int, sendAtOnce: String, trickle: String, every interval: Duration) async throws -> TrickleResult {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard let fd = loopbackSocket(port: port) else { return continuation.resume(throwing: POSIXError(.ECONNREFUSED)) }
             defer { close(fd) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            addr.sin_port = in_port_t(UInt16(port).bigEndian)
-            let connected = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { return continuation.resume(throwing: POSIXError(.ECONNREFUSED)) }
             let micros = Int(interval.components.seconds) * 1_000_000 + Int(interval.components.attoseconds / 1_000_000_000_000)
             var timeout = timeval(tv_sec: micros / 1_000_000, tv_usec: Int(micros % 1_000_000))
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
