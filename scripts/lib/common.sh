@@ -148,9 +148,11 @@ socket_path() {
 # death or a timeout, show the last lines of log $3 and fail naming $4.
 #   wait_until 60 "$pid" "$log" "mariadb" mysql_running
 wait_until() {
-  local seconds=$1 pid=$2 logf=$3 what=$4 i
+  local seconds=$1 pid=$2 logf=$3 what=$4 deadline
   shift 4
-  for ((i = 0; i < seconds * 4; i++)); do
+  # By the clock, not by a count of tries: one try may take seconds.
+  deadline=$((SECONDS + seconds))
+  while ((SECONDS < deadline)); do
     "$@" && return 0
     if [[ -n $pid ]] && ! alive "$pid"; then
       tail -n 30 "$logf" >&2 || true

@@ -77,7 +77,10 @@ pgbouncer_start() {
   # -d: it forks and writes its pid file before it accepts connections.
   as_pg "$bin" -d -q "$dir/pgbouncer.ini" </dev/null >>"$dir/pgbouncer.log" 2>&1 9>&- ||
     { tail -n 30 "$dir/pgbouncer.log" >&2; die "pgbouncer failed to start (log: $dir/pgbouncer.log)"; }
-  wait_until "$START_TIMEOUT" "" "$dir/pgbouncer.log" pgbouncer pgbouncer_answers
+  # The daemon writes its pid file as it starts, and removes it when it
+  # gives up (a port in use, say).
+  wait_until 10 "" "$dir/pgbouncer.log" pgbouncer pgbouncer_pid >/dev/null
+  wait_until "$START_TIMEOUT" "$(pgbouncer_pid)" "$dir/pgbouncer.log" pgbouncer pgbouncer_answers
   echo "pgbouncer: started on 127.0.0.1:$PGBOUNCER_PORT in front of 127.0.0.1:$PG_PORT as $PG_USER, pool_mode = transaction"
 }
 
