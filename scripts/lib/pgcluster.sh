@@ -131,7 +131,7 @@ standby_streaming() { # does the primary see the standby streaming?
 }
 
 standby_start() {
-  local dir data sock
+  local dir data sock max_conn
   primary_start
   dir=$(private_dir standby "$PG_USER")
   data="$dir/data"
@@ -149,8 +149,11 @@ standby_start() {
   # The primary's own log came along with its data directory.
   rm -f "$data/server.log" "$dir/basebackup.log"
   sock=$(pg_prepare_sock_dir "$data" standby)
+  # A standby refuses to start with fewer connections than its primary allows, and
+  # the primary's may come from its command line rather than the copied config.
+  max_conn=$(pg_psql "$PRIMARY_SOCK" "$PG_PORT" -d postgres -At -c "SHOW max_connections")
   pg_ctl_start "$data" "$STANDBY_PORT" "$sock" "$dir/server.log" standby \
-    -c hot_standby=on -c cluster_name=$STANDBY_NAME
+    -c hot_standby=on -c cluster_name=$STANDBY_NAME -c max_connections="$max_conn"
   wait_until "$START_TIMEOUT" "" "$dir/server.log" standby standby_streaming
   echo "standby: started on 127.0.0.1:$STANDBY_PORT as $PG_USER, streaming from 127.0.0.1:$PG_PORT (data $data)"
 }
