@@ -35,7 +35,7 @@ public final class Database: Sendable {
     ///     the reads that tolerate its lag; it gets a pool of its own, as large.
     ///   - logger: where the drivers log notices and the pool its events.
     public init(url: DatabaseURL, driver: any DatabaseDriver, maxConnections: Int = 10,
-                maxTransactionAttempts: Int = 5, replica: DatabaseURL? = nil, logger: Logger) {
+                maxTransactionAttempts: Int = 10, replica: DatabaseURL? = nil, logger: Logger) {
         precondition(maxConnections > 0, "a pool needs at least one connection")
         precondition(replica == nil || replica?.backend == url.backend, "a replica runs the primary's backend")
         self.url = url
