@@ -135,8 +135,8 @@ public struct ReconciliationService: Sendable {
     /// Logs and counts a committed run.
     private func finish(_ report: ReconciliationReport) -> ReconciliationReport {
         metrics.record(report)
-        let level: Logger.Level = report.isClean ? .info : .warning
-        logger.log(level: level, "reconciliation run", metadata: [
+        // Info, not a warning: the report is the answer; its discrepancies are stored and audited.
+        logger.info("reconciliation run", metadata: [
             "run": "\(report.runID)", "since": "\(report.since.iso8601)", "until": "\(report.until.iso8601)",
             "discrepancies": "\(report.discrepancies.count)", "new": "\(report.newDiscrepancies)",
         ])
