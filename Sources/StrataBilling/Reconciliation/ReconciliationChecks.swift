@@ -109,7 +109,7 @@ struct ReconciliationChecks {
             found.append(.init(kind: .purchaseWithoutEvent, subjectType: "credit_transaction", subjectID: "\(id)",
                                amount: try row.decode("amount"), unit: .credits,
                                details: ["customer": try row.decode("external_id"), "payment_reference": reference ?? "",
-                                         "actor": try row.decode("actor"),
+                                         "credited_by": try row.decode("actor"),
                                          "created_at": try row.decode("created_at", as: SQLTimestamp.self).iso8601]))
         }
     }
