@@ -31,6 +31,8 @@ extension APIError {
             case .invalidQuantity: self = APIError(.badRequest, "INVALID_REQUEST", e.description)
             case .usageOverflow: self = APIError(.unprocessableContent, "BILLING_USAGE_OVERFLOW", e.description)
             }
+        case let e as ReconciliationError:
+            self = APIError(.badRequest, "INVALID_REQUEST", e.description)
         case let e as IdempotencyError:
             switch e {
             case .conflict: self = APIError(.unprocessableContent, "IDEMPOTENCY_KEY_REUSED", e.description)
