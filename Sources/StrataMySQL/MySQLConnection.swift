@@ -77,6 +77,26 @@ final class MySQLConnection: SQLConnection {
     /// read the socket itself, blocking, without libmariadb's wait.
     let noticesTaskCancellation: Bool
 
+    /// A Galera node when `wsrep_on` is on: MariaDB has the variable (off) even without
+    /// a cluster; a server without it (MySQL) is a single server.
+    func topology() throws -> ConnectionTopology {
+        let row: Row?
+        do {
+            row = try queryFirst("SELECT @@wsrep_on AS wsrep")
+        } catch let error as DatabaseError where error.code == "1193" {
+            return .singleServer
+        }
+        guard let value = row?["wsrep"] else { return .singleServer }
+        let on: Bool = switch value {
+        case .int(let n): n != 0
+        case .bool(let b): b
+        case .string(let s): ["1", "on", "true"].contains(s.lowercased())
+        case .decimal(let s): s != "0"
+        default: false
+        }
+        return on ? .clusterNode : .singleServer
+    }
+
     func makeCanceller() -> (any SQLCanceller)? {
         guard handle != nil else { return nil }
         return canceller

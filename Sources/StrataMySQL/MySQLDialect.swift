@@ -34,6 +34,13 @@ public struct MySQLDialect: SQLDialect {
             + " /*M!100000 , tx_isolation = @@GLOBAL.tx_isolation */"]
     }
 
+    /// `UTC_TIMESTAMP(6)`, whatever the session's `time_zone` (a migration session has
+    /// the server's), plus the interval in microseconds: what a `DATETIME(6)` of UTC holds.
+    public func serverTime(after: Duration) -> SQLQuery {
+        let micros = Int64(after.components.seconds) * 1_000_000 + after.components.attoseconds / 1_000_000_000_000
+        return after == .zero ? "UTC_TIMESTAMP(6)" : "DATE_ADD(UTC_TIMESTAMP(6), INTERVAL \(micros) MICROSECOND)"
+    }
+
     /// `DATABASE()`: MySQL's schema is the database.
     public var currentSchemaExpression: String { "DATABASE()" }
 
