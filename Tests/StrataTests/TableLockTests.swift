@@ -109,6 +109,31 @@ import Testing
         }
     }
 
+    /// A run that lasts several leases keeps its lock: its renewals hold a second run
+    /// off (no takeover), which then finds nothing to do.
+    @Test(arguments: Backend.allCases)
+    func aLongRunRenewsItsLease(_ backend: Backend) async throws {
+        let marker = uniqueName("tr")
+        let sleep = backend == .postgres ? "pg_sleep(5)" : "SLEEP(5)"
+        let fixture = try MigrationFixture([
+            "1_slow.up.sql": "CREATE TABLE \(marker) (id INT NOT NULL);\nINSERT INTO \(marker) (id) SELECT 1 FROM (SELECT \(sleep) AS s) AS slow;\n",
+            "1_slow.down.sql": "DROP TABLE \(marker);\n",
+        ])
+        try await withFreshDatabase(backend) { db, url in
+            let args = ["migrate", "up", "--lock", "table", "--lock-lease", "1", "--lock-timeout", "60", "--migrations", fixture.root.path]
+            let first = try StrataCLI.start(args, environment: ["DATABASE_URL": url.urlString])
+            #expect(try await waitUntilRunning(db, backend, marker: marker), "the slow statement never ran")
+            let second = try await StrataCLI.run(args, environment: ["DATABASE_URL": url.urlString])
+            let firstResult = await StrataCLI.finish(first.0, first.1, first.2)
+            #expect(firstResult.status == 0, "\(firstResult.stderr)")
+            #expect(firstResult.stdout.contains("up   1_slow"), "\(firstResult.stdout)")
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(second.stdout.contains("nothing to do"), "\(second.stdout)")
+            #expect(try await count(db, "SELECT COUNT(*) AS n FROM \(identifier: marker)") == 1)
+            #expect(try await count(db, "SELECT COUNT(*) AS n FROM strata_lock_events") == 0, "a live run's lock was taken over")
+        }
+    }
+
     /// The migration error `body` throws, if any.
     private func migrationError(_ body: () throws -> Void) -> MigrationError? {
         do {
