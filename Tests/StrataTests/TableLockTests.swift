@@ -114,7 +114,7 @@ import Testing
     @Test(arguments: Backend.allCases)
     func aLongRunRenewsItsLease(_ backend: Backend) async throws {
         let marker = uniqueName("tr")
-        let sleep = backend == .postgres ? "pg_sleep(5)" : "SLEEP(5)"
+        let sleep = backend == .postgres ? "pg_sleep(8)" : "SLEEP(8)"
         let fixture = try MigrationFixture([
             "1_slow.up.sql": "CREATE TABLE \(marker) (id INT NOT NULL);\nINSERT INTO \(marker) (id) SELECT 1 FROM (SELECT \(sleep) AS s) AS slow;\n",
             "1_slow.down.sql": "DROP TABLE \(marker);\n",

@@ -9,6 +9,11 @@ import StrataSQL
 /// every statement commits on its own, so the history row is updated after each one; a
 /// failure records the failing statement, and a later run resumes after the last one
 /// applied, once it has checked that those statements did not change.
+///
+/// Under a leased lock (the table lock) every write to the history and the journal goes
+/// through ``SchemaHistory/transaction(_:_:)`` or ``SchemaHistory/write(_:_:)``, which
+/// confirm in the write's transaction that the run still holds the lock: a run whose
+/// lock was taken over stops at its next write, and what it had not recorded rolls back.
 struct MigrationExecutor {
     let history: SchemaHistory
     var journal: StatementJournal { history.journal }
@@ -255,6 +260,7 @@ struct MigrationExecutor {
             record.statementsApplied = last + 1
             group = []
         }
+
         while index < total {
             let statement = statements[index]
             if isCancelled() {
