@@ -91,6 +91,11 @@ public struct MySQLDialect: SQLDialect {
         "SELECT GET_LOCK(\(Self.lockName(name)), 0) AS acquired"
     }
 
+    /// `SELECT IS_USED_LOCK(?) AS pid`: the connection id of the holder, or `NULL`.
+    public func lockHolderQuery(name: String) -> SQLQuery? {
+        "SELECT IS_USED_LOCK(\(Self.lockName(name))) AS pid"
+    }
+
     /// `SELECT RELEASE_LOCK(?) AS released`.
     public func releaseLockQuery(name: String) -> SQLQuery {
         "SELECT RELEASE_LOCK(\(Self.lockName(name))) AS released"

@@ -253,6 +253,30 @@ import Testing
         }
     }
 
+    /// `migrate status` names the server session that holds a session lock (`pg_locks`,
+    /// `IS_USED_LOCK`), and nothing once it is released.
+    @Test(arguments: Backend.allCases)
+    func statusNamesTheSessionHoldingASessionLock(_ backend: Backend) async throws {
+        let fixture = try loggedMigrations()
+        try await withFreshDatabase(backend) { db, url in
+            let holder = Database(url: url, maxConnections: 1, logger: TestLog.logger)
+            let name = "strata:\(url.database):strata_schema_history"
+            let sessionID = backend.fixture.sessionID
+            let session: Int64 = try await holder.withConnection { conn in
+                #expect(try conn.tryLock(name: name))
+                return try conn.queryFirst(SQLQuery(unsafeSQL: sessionID))!.decode("id")
+            }
+            let status = try await migrate(["status", "--json"], url, fixture)
+            let shown = (status.json?["lock"] as? [String: Any])?["holder"] as? [String: Any]
+            #expect(shown?["kind"] as? String == "session", "\(status.stdout)")
+            #expect((shown?["pid"] as? Int).map(Int64.init) == session, "\(status.stdout)")
+            try await holder.withConnection { try $0.releaseLock(name: name) }
+            let after = try await migrate(["status", "--json"], url, fixture)
+            #expect((after.json?["lock"] as? [String: Any])?["holder"] is NSNull, "\(after.stdout)")
+            await holder.close()
+        }
+    }
+
     /// `auto` takes the session lock on the plain test servers, and the table lock when
     /// the URL declares a transaction pooler; `--lock none` / `--no-lock` take none.
     @Test(arguments: Backend.allCases)

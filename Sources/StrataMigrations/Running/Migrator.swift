@@ -112,13 +112,17 @@ public struct Migrator: Sendable {
         return try await database.withConnection { try MigrationLockChoice.kind(for: mode, on: $0) }
     }
 
-    /// Who holds the table lock of this database and history table, if anyone: the run
-    /// that holds it now, or one that died and left its row until its lease ends. Takes
-    /// no lock. (A session lock's holder is not shown: the server ends it with its session.)
+    /// Who holds the lock of this database and history table, if anyone: the table
+    /// lock's row (a run that holds it now, or one that died and left it until its lease
+    /// ends), else the server session holding the session lock, where the server tells.
+    /// Takes no lock.
     public func lockHolder() async throws -> MigrationLockHolder? {
         let name = lockName
         let dialect = database.dialect
-        return try await database.withConnection { try TableMigrationLock.holder($0, name: name, dialect: dialect) }
+        return try await database.withConnection { conn in
+            try TableMigrationLock.holder(conn, name: name, dialect: dialect)
+                ?? SessionMigrationLock(name: name).holder(conn)
+        }
     }
 
     /// Removes the table lock of a run that died: refused while its lease runs, unless

@@ -30,4 +30,11 @@ public struct SessionMigrationLock: MigrationLock {
     public func release(_ conn: any SQLConnection) {
         try? conn.releaseLock(name: name)
     }
+
+    /// The server session that holds the lock (`pg_locks`, `IS_USED_LOCK`), as `pid`.
+    public func holder(_ conn: any SQLConnection) throws -> MigrationLockHolder? {
+        guard let query = conn.dialect.lockHolderQuery(name: name),
+              let pid = try conn.queryFirst(query)?.decode("pid", as: Int64?.self) else { return nil }
+        return MigrationLockHolder(kind: .session, name: name, pid: pid)
+    }
 }
