@@ -277,6 +277,33 @@ import Testing
         }
     }
 
+    /// `pooler=transaction` declares a transaction pooler: the connection says so and
+    /// sends every statement unnamed (no statement cache), as PgBouncer needs; any other
+    /// value than `transaction` or `none` is a one-line URL error.
+    @Test func aDeclaredPoolerTurnsTheStatementCacheOff() async throws {
+        var url = try Backend.postgres.url()
+        url.parameters.append(("pooler", "transaction"))
+        let db = Database(url: url, maxConnections: 1, logger: TestLog.logger)
+        let (topology, names): (ConnectionTopology, [String]) = try await db.withConnection { conn in
+            for i in 1...3 { _ = try conn.queryFirst("SELECT \(i)::int AS n") }
+            return (try conn.topology(), try conn.query("SELECT name FROM pg_prepared_statements").map { try $0.decode("name") })
+        }
+        await db.close()
+        #expect(topology == .transactionPooler)
+        #expect(names.isEmpty, "\(names)")
+
+        let direct = try Backend.postgres.database(maxConnections: 1)
+        #expect(try await direct.withConnection { try $0.topology() } == .singleServer)
+        await direct.close()
+
+        let bad = try await StrataCLI.run(["migrate", "status", "--migrations", projectRoot.appendingPathComponent("migrations").path],
+                                          environment: ["DATABASE_URL": try Backend.postgres.url().urlString + "?pooler=sometimes"])
+        #expect(bad.status == 64, "\(bad.stderr)")
+        #expect(bad.stderr.contains("invalid pooler 'sometimes'") && bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
+        let both = try await StrataCLI.run(["migrate", "up", "--no-lock", "--lock", "table"])
+        #expect(both.status == 64 && both.stderr.contains("--no-lock and --lock table exclude each other"), "\(both.stderr)")
+    }
+
     /// `auto` takes the session lock on the plain test servers, and the table lock when
     /// the URL declares a transaction pooler; `--lock none` / `--no-lock` take none.
     @Test(arguments: Backend.allCases)
