@@ -110,6 +110,11 @@ final class MySQLConnection: SQLConnection {
         }
     }
 
+    /// A Galera node when `wsrep_on` is on (asked once, at connect), else a single server.
+    func topology() throws -> ConnectionTopology {
+        isClusterNode ? .clusterNode : .singleServer
+    }
+
     func makeCanceller() -> (any SQLCanceller)? {
         guard handle != nil else { return nil }
         return canceller

@@ -44,6 +44,13 @@ public struct MySQLDialect: SQLDialect {
             + " /*M!100000 , tx_isolation = @@GLOBAL.tx_isolation */"]
     }
 
+    /// `UTC_TIMESTAMP(6)`, whatever the session's `time_zone` (a migration session has
+    /// the server's), plus the interval in microseconds: what a `DATETIME(6)` of UTC holds.
+    public func serverTime(after: Duration) -> SQLQuery {
+        let micros = Int64(after.components.seconds) * 1_000_000 + after.components.attoseconds / 1_000_000_000_000
+        return after == .zero ? "UTC_TIMESTAMP(6)" : "DATE_ADD(UTC_TIMESTAMP(6), INTERVAL \(micros) MICROSECOND)"
+    }
+
     /// `DATABASE()`: MySQL's schema is the database.
     public var currentSchemaExpression: String { "DATABASE()" }
 
@@ -92,6 +99,11 @@ public struct MySQLDialect: SQLDialect {
     /// `SELECT GET_LOCK(?, 0) AS acquired`: 1 when taken, 0 when another session holds it.
     public func tryLockQuery(name: String) -> SQLQuery {
         "SELECT GET_LOCK(\(Self.lockName(name)), 0) AS acquired"
+    }
+
+    /// `SELECT IS_USED_LOCK(?) AS pid`: the connection id of the holder, or `NULL`.
+    public func lockHolderQuery(name: String) -> SQLQuery? {
+        "SELECT IS_USED_LOCK(\(Self.lockName(name))) AS pid"
     }
 
     /// `SELECT RELEASE_LOCK(?) AS released`.

@@ -20,6 +20,8 @@ final class PostgresConnection: SQLConnection {
     /// Statements of the open transaction held back by ``executeDeferred(_:)``: they go
     /// out in one pipeline with the next statement or with `COMMIT`.
     private var deferred: [PostgresStatement] = []
+    /// Whether the URL declared a transaction pooler (`pooler=transaction`).
+    private let declaredPooler: Bool
     /// Whether a statement runs now, for ``PostgresCanceller``.
     private let watch = PostgresStatementWatch()
     static let statementCacheLimit = 256
@@ -46,6 +48,7 @@ final class PostgresConnection: SQLConnection {
         if let password = url.password { params.append(("password", password)) }
         if let sslMode = url.sslMode { params.append(("sslmode", sslMode)) }
         var cacheStatements = true
+        var pooler = false
         for (k, v) in url.parameters {
             if k == "statement_cache" {
                 switch v.lowercased() {
@@ -56,9 +59,21 @@ final class PostgresConnection: SQLConnection {
                 }
                 continue
             }
+            if k == "pooler" {
+                switch v.lowercased() {
+                case "transaction": pooler = true
+                case "none": pooler = false
+                default:
+                    throw DatabaseError(.invalidURL, message: "invalid pooler '\(v)' in database URL: expected transaction or none")
+                }
+                continue
+            }
             params.append((k, v))
         }
-        statements = cacheStatements ? [:] : nil
+        // A named statement prepared through a transaction pooler lands on one server
+        // connection and is missing on the next: a declared pooler turns the cache off.
+        statements = cacheStatements && !pooler ? [:] : nil
+        declaredPooler = pooler
 
         let conn: OpaquePointer? = withCStrings(params.map(\.0)) { keys in
             withCStrings(params.map(\.1)) { values in
@@ -88,6 +103,19 @@ final class PostgresConnection: SQLConnection {
         if let handle { PQfinish(handle) }
         handle = nil
         isBroken = true
+    }
+
+    /// A transaction pooler when the URL declares one, or when the backend pid of the
+    /// connection's key data differs from the one the server answers: libpq's
+    /// `PQbackendPID` is the pid in the BackendKeyData the other end sent at startup,
+    /// which PgBouncer makes up, while `pg_backend_pid()` is the pid of the server
+    /// process that runs the query. On a direct connection the two are the same.
+    func topology() throws -> ConnectionTopology {
+        if declaredPooler { return .transactionPooler }
+        let handle = try liveHandle("SELECT pg_backend_pid()")
+        let keyPID = Int64(PQbackendPID(handle))
+        let serverPID = try queryFirst("SELECT pg_backend_pid() AS pid")?.decode("pid", as: Int64.self)
+        return serverPID == keyPID ? .singleServer : .transactionPooler
     }
 
     func makeCanceller() -> (any SQLCanceller)? {

@@ -19,6 +19,16 @@ public struct PostgresDialect: SQLDialect {
         "SELECT pg_try_advisory_lock(hashtextextended(\(name), 0)) AS acquired"
     }
 
+    /// The backend in `pg_locks` that was granted the advisory lock: a 64-bit key shows
+    /// as its high half in `classid` and its low half in `objid`, with `objsubid` 1.
+    public func lockHolderQuery(name: String) -> SQLQuery? {
+        """
+        SELECT l.pid::bigint AS pid FROM pg_locks l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(\(name), 0)
+        """
+    }
+
     public func releaseLockQuery(name: String) -> SQLQuery {
         "SELECT pg_advisory_unlock(hashtextextended(\(name), 0)) AS released"
     }

@@ -9,6 +9,9 @@ import StrataSQL
 /// are kept. Behind PgBouncer in transaction pooling (before 1.21), where a named
 /// statement would land on another server connection, add `statement_cache=off` to the
 /// URL: every statement then goes out with `PQexecParams`, the unnamed statement.
+/// `pooler=transaction` declares such a pooler: it implies `statement_cache=off`, and the
+/// connection reports itself behind one (``SQLConnection/topology()``), as it does when
+/// it detects PgBouncer by itself.
 ///
 /// ```swift
 /// let db = Database(url: try DatabaseURL("postgres://app@127.0.0.1/billing"),

@@ -199,12 +199,13 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
 
     /// The query parameters a backend's URL may carry; any other is refused by name.
     ///
-    /// PostgreSQL's are handed to libpq as they are (besides Strata's own `statement_cache`);
+    /// PostgreSQL's are handed to libpq as they are (besides Strata's own `statement_cache`
+    /// and `pooler=transaction|none`, which declares a transaction pooler in front);
     /// libpq keywords that would override what Strata sets, or carry a secret, are not among them.
     public static func acceptedParameters(for backend: Backend) -> Set<String> {
         switch backend {
         case .postgres:
-            ["sslmode", "ssl-mode", "connect_timeout", "host", "socket", "statement_cache",
+            ["sslmode", "ssl-mode", "connect_timeout", "host", "socket", "statement_cache", "pooler",
              "sslrootcert", "sslcert", "sslkey", "sslcrl", "application_name", "target_session_attrs",
              "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"]
         case .mysql:

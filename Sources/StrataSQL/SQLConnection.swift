@@ -72,6 +72,13 @@ public protocol SQLConnection: AnyObject {
 
     /// Closes the connection and frees its handle. Safe to call twice.
     func close()
+
+    /// Where the connection stands: straight on one server, behind a transaction pooler,
+    /// or on a node of a multi-writer cluster. The driver may ask the server (one short
+    /// query). Default: ``ConnectionTopology/singleServer``.
+    ///
+    /// - Throws: ``DatabaseError`` from the query that tells.
+    func topology() throws -> ConnectionTopology
 }
 
 /// Cancels the statement a connection is running, from any thread.
@@ -95,6 +102,7 @@ extension SQLConnection {
     public func commitTransaction() throws { try executeUnprepared("COMMIT") }
     public func rollbackTransaction() throws { try executeUnprepared("ROLLBACK") }
     public var noticesTaskCancellation: Bool { false }
+    public func topology() throws -> ConnectionTopology { .singleServer }
 
     /// Runs `body` in one transaction on this connection: commits when it returns, rolls
     /// back when it (or the commit) throws, and rethrows. No retry: that is

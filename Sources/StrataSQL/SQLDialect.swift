@@ -88,6 +88,18 @@ public protocol SQLDialect: Sendable {
 
     /// A statement that releases a lock taken by ``tryLockQuery(name:)``. No default.
     func releaseLockQuery(name: String) -> SQLQuery
+
+    /// A statement that answers, in a column `pid`, the server session that holds the
+    /// lock of ``tryLockQuery(name:)`` (no row, or `NULL`, when none does); `nil` where
+    /// the server cannot tell cheaply. Default: `nil`.
+    func lockHolderQuery(name: String) -> SQLQuery?
+
+    /// The server's clock, `after` from now, as a UTC instant with microseconds that a
+    /// ``SQLColumnType/timestamp`` column stores and compares: for leases that clients on
+    /// several machines must judge by one clock. The clock is read when the statement
+    /// runs, not when its transaction began.
+    /// Default: PostgreSQL's `clock_timestamp() + make_interval(secs => after)`.
+    func serverTime(after: Duration) -> SQLQuery
 }
 
 extension SQLDialect {
@@ -102,6 +114,11 @@ extension SQLDialect {
     public var createTableSuffix: String { "" }
     public var migrationSessionSetup: [String] { [] }
     public var currentSchemaExpression: String { "current_schema()" }
+    public func lockHolderQuery(name: String) -> SQLQuery? { nil }
+
+    public func serverTime(after: Duration) -> SQLQuery {
+        after == .zero ? "clock_timestamp()" : "(clock_timestamp() + make_interval(secs => \(after.seconds)))"
+    }
 
     public func columnType(_ type: SQLColumnType) -> String {
         switch type {

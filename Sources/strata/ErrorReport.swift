@@ -117,6 +117,7 @@ struct ErrorReport {
         case MigrationError.refused: return "refused"
         case MigrationError.interrupted: return "interrupted"
         case MigrationError.uncertain: return "uncertain"
+        case MigrationError.lockLost: return "lock_lost"
         case is MigrationError: return "migration"
         case is MigrationLoadError: return "migration_files"
         case let e as DatabaseError:

@@ -27,7 +27,7 @@ enum StrataExit {
             case .lockTimeout: lockTimeout
             case .drift: drift
             case .schemaMismatch: schemaMismatch
-            case .statementFailed, .refused, .uncertain, .interrupted: failure
+            case .statementFailed, .refused, .uncertain, .interrupted, .lockLost: failure
             }
         case let e as DatabaseError where e.category == .invalidURL || e.category == .invalidIdentifier:
             usage

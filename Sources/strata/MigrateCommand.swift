@@ -11,7 +11,7 @@ struct Migrate: AsyncParsableCommand {
         subcommands: [
             MigrateUp.self, MigrateDown.self, MigrateRedo.self, MigrateGoto.self, MigrateStatus.self,
             MigrateValidate.self, MigratePlan.self, MigrateNew.self, MigrateBaseline.self, MigrateRepair.self,
-            MigrateWait.self, MigrateVerify.self, MigrateParity.self, MigrateLint.self,
+            MigrateWait.self, MigrateVerify.self, MigrateParity.self, MigrateLint.self, MigrateUnlock.self,
         ]
     )
 }
@@ -27,7 +27,13 @@ struct MigrationOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds to wait for another run's lock.", valueName: "seconds"))
     var lockTimeout: Int = 60
 
-    @Flag(help: "Take no lock (for poolers that cannot hold session locks). Only one run at a time then!")
+    @Option(help: ArgumentHelp("The lock that keeps runs apart: session (advisory lock / GET_LOCK), table (a lease row in strata_migration_lock, for Galera and transaction poolers), none, or auto: table on a Galera node or behind a transaction pooler, session elsewhere.", valueName: "auto|session|table|none"))
+    var lock: MigrationLockMode = .auto
+
+    @Option(help: ArgumentHelp("Seconds a table lock's lease lasts unless renewed: how long a run that died keeps others out.", valueName: "seconds"))
+    var lockLease: Int = 30
+
+    @Flag(help: "Take no lock: the same as --lock none. Only one run at a time then!")
     var noLock = false
 
     @Flag(help: "Apply a pending migration older than the latest applied one.")
@@ -35,6 +41,10 @@ struct MigrationOptions: ParsableArguments {
 
     func validate() throws {
         guard lockTimeout >= 0 else { throw ValidationError("--lock-timeout must be 0 or more seconds, not \(lockTimeout)") }
+        guard lockLease >= 1 else { throw ValidationError("--lock-lease must be 1 or more seconds, not \(lockLease)") }
+        if noLock && lock != .auto && lock != .none {
+            throw ValidationError("--no-lock and --lock \(lock.rawValue) exclude each other")
+        }
     }
 
     func load(for backend: DatabaseURL.Backend) throws -> MigrationSet {
@@ -48,7 +58,8 @@ struct MigrationOptions: ParsableArguments {
         var options = MigratorOptions()
         options.historyTable = historyTable
         options.lockTimeout = .seconds(lockTimeout)
-        options.useLock = !noLock
+        options.lockMode = noLock ? .none : lock
+        options.lockLease = .seconds(lockLease)
         options.allowOutOfOrder = outOfOrder
         options.directoryLabel = migrations.hasSuffix("/") ? String(migrations.dropLast()) : migrations
         let db = Database(url: url, maxConnections: 2, logger: connection.logger())

@@ -15,6 +15,8 @@ struct MigrateStatus: AsyncParsableCommand {
         try await guarded(json: output.json) {
             try await migration.withMigrator(connection) { migrator in
                 let status = try await migrator.status()
+                let holder = try await migrator.lockHolder()
+                let choice = try await migrator.lockChoice()
                 if output.json {
                     printJSON([
                         "command": "status",
@@ -22,6 +24,10 @@ struct MigrateStatus: AsyncParsableCommand {
                         "current": status.current?.description ?? NSNull(),
                         "pending": status.pending.count,
                         "problems": status.problems.count,
+                        "lock": [
+                            "kind": choice.kind?.rawValue ?? "none", "reason": choice.reason,
+                            "holder": holder.map(lockHolderJSON) as Any? ?? NSNull(),
+                        ] as [String: Any],
                         "migrations": status.entries.map { e in [
                             "version": e.version.description, "name": e.name, "state": e.state.rawValue,
                             "applied_at": e.record.map { $0.appliedAt.iso8601 } ?? NSNull(),
@@ -44,6 +50,10 @@ struct MigrateStatus: AsyncParsableCommand {
                         if let detail = e.detail { print("            \(detail)") }
                     }
                     print("\(status.entries.count - status.pending.count - status.problems.count) applied, \(status.pending.count) pending, \(status.problems.count) needing attention")
+                    print("lock: \(choice.kind?.rawValue ?? "none") (\(choice.reason))")
+                    if let holder {
+                        print("lock held by \(holder.summary)\(holder.isExpired ? "; its lease has ended: the next run takes it over, or `strata migrate unlock` removes it" : "")")
+                    }
                 }
                 if exitCode {
                     if status.entries.contains(where: { $0.state == .changed || $0.state == .missing }) { throw ExitCode(StrataExit.drift) }

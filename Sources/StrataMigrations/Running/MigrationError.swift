@@ -18,6 +18,9 @@ public enum MigrationError: Error, Sendable, CustomStringConvertible {
     /// The run was stopped (a signal, a cancelled task) between or during statements;
     /// the history says where, and the next run resumes there.
     case interrupted(String)
+    /// The run's table lock was taken over by another run (its lease had expired) or
+    /// removed: the run stopped, and the history refused its later writes.
+    case lockLost(String)
     /// A statement that commits by itself was running when an earlier run died: it may or
     /// may not have completed, and a person has to say which.
     case uncertain(String)
@@ -32,6 +35,7 @@ public enum MigrationError: Error, Sendable, CustomStringConvertible {
         case .schemaMismatch(let m): m
         case .interrupted(let m): "interrupted: \(m)"
         case .uncertain(let m): m
+        case .lockLost(let m): m
         }
     }
 }

@@ -9,6 +9,11 @@ import StrataSQL
 /// every statement commits on its own, so the history row is updated after each one; a
 /// failure records the failing statement, and a later run resumes after the last one
 /// applied, once it has checked that those statements did not change.
+///
+/// Under a leased lock (the table lock) every write to the history and the journal goes
+/// through ``SchemaHistory/transaction(_:_:)`` or ``SchemaHistory/write(_:_:)``, which
+/// confirm in the write's transaction that the run still holds the lock: a run whose
+/// lock was taken over stops at its next write, and what it had not recorded rolls back.
 struct MigrationExecutor {
     let history: SchemaHistory
     var journal: StatementJournal { history.journal }
@@ -89,7 +94,8 @@ struct MigrationExecutor {
                                   started: ContinuousClock.Instant) throws {
         var index = step.resumeAt
         do {
-            try conn.inTransaction {
+            // The history row commits only while the run holds its lock.
+            try history.transaction(conn) {
                 while index < step.statements.count {
                     try conn.executeUnprepared(step.statements[index].text)
                     index += 1
@@ -157,9 +163,9 @@ struct MigrationExecutor {
             guard let k = landed else { return }
             // Landed: record it, even if a cancel meant for the run arrives now.
             do {
-                try journal.markApplied(conn, version: version, statement: k + 1)
+                try history.write(conn) { try journal.markApplied(conn, version: version, statement: k + 1) }
             } catch let error as DatabaseError where error.category == .canceled {
-                try journal.markApplied(conn, version: version, statement: k + 1)
+                try history.write(conn) { try journal.markApplied(conn, version: version, statement: k + 1) }
             }
             landed = nil
         }
@@ -167,7 +173,7 @@ struct MigrationExecutor {
         func recordStop() {
             do {
                 try markLanded()
-                try saveRecord()
+                try history.write(conn) { try saveRecord() }
             } catch {
                 logger.error("could not record in the history where the run stopped", metadata: ["error": "\(error)"])
             }
@@ -177,9 +183,9 @@ struct MigrationExecutor {
         // gets the rows of the statements it keeps, checked by `checkResumable` already.
         if existing == nil {
             // A first run: no journal rows can exist for it (the history row goes last).
-            try saveRecord()
+            try history.write(conn) { try saveRecord() }
         } else {
-            try conn.inTransaction {
+            try history.transaction(conn) {
                 try journal.delete(conn, version: version)
                 try journal.recordApplied(conn, version: version, (0..<step.resumeAt).map { entry($0) })
                 try saveRecord()
@@ -233,18 +239,26 @@ struct MigrationExecutor {
             return .statementFailed(file: path, line: statements[failing].line, statement: failing + 1, of: total,
                                     error: error, outcome: outcome)
         }
-        func commitGroup() throws {
-            guard let last = group.last else { return }
-            try journal.write(conn, version: version, group.map { entry($0) })
-            try conn.commitTransaction()
-            record.statementsApplied = last + 1
-            group = []
-        }
         /// Rolls the open transaction back; returns the statements it undid.
         func rollbackGroup() -> [Int] {
             defer { group = [] }
             if !conn.isBroken { _ = try? conn.rollbackTransaction() }
             return group
+        }
+
+        func commitGroup() throws {
+            guard let last = group.last else { return }
+            try journal.write(conn, version: version, group.map { entry($0) })
+            do {
+                try history.confirmHeld(conn)
+            } catch {
+                // Another run holds the lock now: what this group did must not land.
+                _ = rollbackGroup()
+                throw error
+            }
+            try conn.commitTransaction()
+            record.statementsApplied = last + 1
+            group = []
         }
 
         while index < total {
@@ -281,7 +295,7 @@ struct MigrationExecutor {
             } else {
                 try commitGroup()
                 // Marks the statement before applied and announces this one: one round trip.
-                try journal.write(conn, version: version, landedEntries() + [entry(index, .started)])
+                try history.write(conn) { try journal.write(conn, version: version, landedEntries() + [entry(index, .started)]) }
                 landed = nil
                 do {
                     _ = try conn.executeUnprepared(statement.text)
@@ -292,10 +306,10 @@ struct MigrationExecutor {
                         throw failed(error, at: index, uncertain: true)
                     case .canceled:
                         // The server answered that it stopped the statement: not applied.
-                        try? journal.removeStarted(conn, version: version, statement: index + 1)
+                        try? history.write(conn) { try journal.removeStarted(conn, version: version, statement: index + 1) }
                         throw interrupted("canceled", at: index)
                     default:
-                        try? journal.removeStarted(conn, version: version, statement: index + 1)
+                        try? history.write(conn) { try journal.removeStarted(conn, version: version, statement: index + 1) }
                         throw failed(error, at: index)
                     }
                 }
@@ -319,11 +333,11 @@ struct MigrationExecutor {
             record.failedStatement = nil
             record.statementsApplied = total
             record.statementChecksums = statements.map(Self.statementChecksum)
-            try saveRecord()
+            try history.write(conn) { try saveRecord() }
         } else {
             // Down: the history row and the journal rows go together, or a later `up`
             // would find rows of a version it believes new.
-            try conn.inTransaction {
+            try history.transaction(conn) {
                 if stored { try history.delete(conn, version: version) }
                 try journal.delete(conn, version: version)
             }

@@ -8,8 +8,15 @@ public struct MigratorOptions: Sendable {
     public var historyTable = "strata_schema_history"
     /// How long to wait for another run's lock.
     public var lockTimeout: Duration = .seconds(60)
-    /// `false` for poolers that cannot hold a session lock.
-    public var useLock = true
+    /// Which lock a run takes (``MigrationLockChoice`` decides `auto`).
+    public var lockMode: MigrationLockMode = .auto
+    /// The table lock's lease: how long a run that stopped renewing keeps others out.
+    public var lockLease: Duration = TableMigrationLock.defaultLease
+    /// `false` takes no lock: the same as ``lockMode`` `.none`.
+    public var useLock: Bool {
+        get { lockMode != .none }
+        set { lockMode = newValue ? (lockMode == .none ? .auto : lockMode) : .none }
+    }
     /// Allow applying a pending migration older than the latest applied one.
     public var allowOutOfOrder = false
     /// Who runs the migrations, recorded in the history.
@@ -66,7 +73,9 @@ public struct Migrator: Sendable {
     public let options: MigratorOptions
     let logger: Logger
     let history: SchemaHistory
-    let lock: any MigrationLock
+    /// The lock given to ``init(database:migrations:options:lock:logger:)``, which
+    /// replaces the choice of ``MigratorOptions/lockMode`` (`none` still takes none).
+    let givenLock: (any MigrationLock)?
 
     /// - Throws: ``DatabaseError`` `.invalidIdentifier` for a history table name the
     ///   dialect refuses.
@@ -77,14 +86,77 @@ public struct Migrator: Sendable {
         self.options = options
         self.logger = logger
         self.history = try SchemaHistory(table: options.historyTable, dialect: database.dialect)
-        self.lock = lock ?? SessionMigrationLock(name: "strata:\(database.url.database):\(options.historyTable)")
+        self.givenLock = lock
+    }
+
+    /// The lock's name: one per database and history table.
+    public var lockName: String { "strata:\(database.url.database):\(options.historyTable)" }
+
+    /// The lock a run on `conn` takes, or `nil` for none.
+    func chooseLock(_ conn: any SQLConnection) throws -> (any MigrationLock)? {
+        if options.lockMode == .none { return nil }
+        if let givenLock { return givenLock }
+        switch try MigrationLockChoice.kind(for: options.lockMode, on: conn).kind {
+        case nil: return nil
+        case .session: return SessionMigrationLock(name: lockName)
+        case .table:
+            return TableMigrationLock(name: lockName, dialect: database.dialect, lease: options.lockLease,
+                                      actor: options.appliedBy, logger: logger)
+        }
+    }
+
+    /// Which lock a run would take here, and why: `--lock` and what the server is.
+    public func lockChoice() async throws -> (kind: MigrationLockKind?, reason: String) {
+        if options.lockMode != .none, let givenLock { return (givenLock.kind, "given") }
+        let mode = options.lockMode
+        return try await database.withConnection { try MigrationLockChoice.kind(for: mode, on: $0) }
+    }
+
+    /// Who holds the lock of this database and history table, if anyone: the table
+    /// lock's row (a run that holds it now, or one that died and left it until its lease
+    /// ends), else the server session holding the session lock, where the server tells.
+    /// Takes no lock.
+    public func lockHolder() async throws -> MigrationLockHolder? {
+        let name = lockName
+        let dialect = database.dialect
+        return try await database.withConnection { conn in
+            try TableMigrationLock.holder(conn, name: name, dialect: dialect)
+                ?? SessionMigrationLock(name: name).holder(conn)
+        }
+    }
+
+    /// Removes the table lock of a run that died: refused while its lease runs, unless
+    /// `force`. Writes a row to `strata_lock_events` and a log line naming who removed
+    /// whose lock.
+    ///
+    /// - Returns: the lock removed, or `nil` when there was none.
+    /// - Throws: ``MigrationError/refused(_:)`` for a lock whose lease has not ended,
+    ///   without `force`, or one that changed hands meanwhile.
+    public func unlock(force: Bool) async throws -> MigrationLockHolder? {
+        let name = lockName
+        let dialect = database.dialect
+        let by = "\(options.appliedBy) pid \(ProcessInfo.processInfo.processIdentifier)"
+        let logger = logger
+        return try await database.withConnection { conn in
+            guard let holder = try TableMigrationLock.holder(conn, name: name, dialect: dialect) else { return nil }
+            if !holder.isExpired && !force {
+                throw MigrationError.refused("the migration lock '\(name)' is held by \(holder.summary), whose lease has not ended: it may still run; wait for it, or remove the lock with --force once you know it is gone")
+            }
+            guard try TableMigrationLock.remove(conn, holder: holder, dialect: dialect, by: by) else {
+                throw MigrationError.refused("the migration lock '\(name)' changed hands while it was being removed; look again with `strata migrate status`")
+            }
+            logger.warning("removed a migration lock", metadata: [
+                "lock": "\(name)", "holder": "\(holder.summary)", "by": "\(by)", "forced": "\(!holder.isExpired)",
+            ])
+            return holder
+        }
     }
 
     func displayPath(_ file: MigrationFile) -> String {
         options.directoryLabel.isEmpty ? file.path : "\(options.directoryLabel)/\(file.path)"
     }
 
-    private var executor: MigrationExecutor {
+    private func executor(_ history: SchemaHistory) -> MigrationExecutor {
         let label = options.directoryLabel
         return MigrationExecutor(history: history, dialect: database.dialect, appliedBy: options.appliedBy,
                                  toolVersion: Self.toolVersion,
@@ -124,7 +196,7 @@ public struct Migrator: Sendable {
     @discardableResult
     public func run(_ request: MigrationRequest,
                     progress: @escaping @Sendable (MigrationEvent) -> Void = { _ in }) async throws -> MigrationRunReport {
-        try await withLock(progress: progress) { conn, report, isCancelled in
+        try await withLock(progress: progress) { conn, report, isCancelled, history in
             try history.create(conn)
             let records = try history.records(conn)
             try checkDrift(records)
@@ -132,7 +204,7 @@ public struct Migrator: Sendable {
             let steps = try planner.plan(request)
             let forgotten = planner.forgottenByDown(request, steps: steps)
             if !forgotten.isEmpty {
-                try conn.inTransaction {
+                try history.transaction(conn) {
                     for record in forgotten {
                         try history.journal.delete(conn, version: record.version)
                         try history.delete(conn, version: record.version)
@@ -149,7 +221,7 @@ public struct Migrator: Sendable {
                 if isCancelled() {
                     throw MigrationError.interrupted("canceled before \(step.label) (\(step.direction.rawValue)); \(report.completed.count) migration\(report.completed.count == 1 ? "" : "s") of this run finished")
                 }
-                let duration = try executor.run(step, on: conn, existing: byVersion[step.migration.version],
+                let duration = try executor(history).run(step, on: conn, existing: byVersion[step.migration.version],
                                                 isCancelled: isCancelled)
                 // After a down the row is gone; after an up the next step of this run
                 // (redo's up) starts fresh, so only a down needs the record it replaces.
@@ -162,7 +234,7 @@ public struct Migrator: Sendable {
                 ])
             }
             if steps.contains(where: { $0.direction == .up }) {
-                try history.journal.deleteFinished(conn, history: history.table)
+                try history.write(conn) { try history.journal.deleteFinished(conn, history: history.table) }
             }
             return report
         }
@@ -188,8 +260,7 @@ public struct Migrator: Sendable {
     public func repair(_ version: MigrationVersion, uncertain: UncertainOutcome? = nil) async throws -> String {
         let by = options.appliedBy
         let migrations = migrations
-        let history = history
-        return try await withLock { conn, _, _ in
+        return try await withLock { conn, _, _, history in
             guard var record = try history.record(conn, version: version) else {
                 throw MigrationError.refused("migration \(version) is not in the history: nothing to repair")
             }
@@ -201,7 +272,7 @@ public struct Migrator: Sendable {
                 record.repairedAt = SQLTimestamp(Date())
                 record.statementChecksums = []
                 record.statementsApplied = uncertain == .completed ? statement.number : statement.number - 1
-                try conn.inTransaction {
+                try history.transaction(conn) {
                     switch uncertain {
                     case .completed:
                         try history.journal.markApplied(conn, version: version, statement: statement.number)
@@ -214,7 +285,7 @@ public struct Migrator: Sendable {
                 return "migration \(version)_\(record.name): statement \(statement.number) recorded as \(uncertain == .completed ? "completed" : "not completed") by \(by); `strata migrate \(record.direction.rawValue)` resumes at statement \(next)"
             }
             if record.isIncomplete && record.direction == .down {
-                try conn.inTransaction {
+                try history.transaction(conn) {
                     try history.delete(conn, version: version)
                     try history.journal.delete(conn, version: version)
                 }
@@ -235,7 +306,7 @@ public struct Migrator: Sendable {
             record.repairedBy = by
             record.repairedAt = SQLTimestamp(Date())
             record.uncertainStatement = nil
-            try conn.inTransaction {
+            try history.transaction(conn) {
                 try history.update(conn, record)
                 try history.journal.delete(conn, version: version)
             }
@@ -248,8 +319,7 @@ public struct Migrator: Sendable {
     public func baseline(_ version: MigrationVersion) async throws -> [MigrationVersion] {
         let by = options.appliedBy
         let migrations = migrations
-        let history = history
-        return try await withLock { conn, _, _ in
+        return try await withLock { conn, _, _, history in
             try history.create(conn)
             let existing = try history.records(conn)
             guard existing.isEmpty else {
@@ -259,7 +329,7 @@ public struct Migrator: Sendable {
             guard !covered.isEmpty else {
                 throw MigrationError.refused("no migration has a version at or below \(version)")
             }
-            try conn.inTransaction {
+            try history.transaction(conn) {
                 for m in covered {
                     try history.insert(conn, HistoryRecord(
                         version: m.version, name: m.name, checksum: m.up.checksum.hex, direction: .up, state: .baseline,
@@ -299,52 +369,76 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Holds the lock on one connection for the whole of `body`, released on every path.
+    /// Holds the lock for the whole of `body`, released on every path.
     ///
-    /// `body` runs under the dialect's ``SQLDialect/migrationSessionSetup`` (the server's
-    /// own session settings, as its command-line client gets them), and the connection
-    /// is closed afterwards rather than handed back to services with that session.
+    /// `body` runs on one connection under the dialect's ``SQLDialect/migrationSessionSetup``
+    /// (the server's own session settings, as its command-line client gets them), and the
+    /// connection is closed afterwards rather than handed back to services with that
+    /// session. A session lock is held by that connection; a leased lock (the table lock)
+    /// lives on a connection of its own, renewed there while `body` runs.
     ///
-    /// `body` runs whole on the connection's thread; its third argument tells whether the
-    /// calling task was cancelled meanwhile, so it can stop between statements (a cancel
-    /// during a statement reaches the server through the pool).
+    /// `body` runs whole on the connection's thread. Its third argument tells whether the
+    /// calling task was cancelled meanwhile, or the lease was lost, so it can stop between
+    /// statements (a cancel during a statement reaches the server through the pool); its
+    /// fourth is the history to write, whose writes confirm the lock is still the run's.
     func withLock<T: Sendable>(progress: @escaping @Sendable (MigrationEvent) -> Void = { _ in },
-                               _ body: @escaping @Sendable (any SQLConnection, inout MigrationRunReport, () -> Bool) throws -> T) async throws -> T {
-        let lock = lock
-        let useLock = options.useLock
-        let timeout = options.lockTimeout
-        let logger = logger
-        return try await CancellationFlag.tracking { cancelled in
-            try await locked(lock: lock, useLock: useLock, timeout: timeout, logger: logger, progress: progress,
-                             isCancelled: { cancelled.isSet }) { conn, report in
-                try body(conn, &report) { cancelled.isSet }
-            }
+                               _ body: @escaping @Sendable (any SQLConnection, inout MigrationRunReport, () -> Bool, SchemaHistory) throws -> T) async throws -> T {
+        try await CancellationFlag.tracking { cancelled in
+            try await locked(progress: progress, isCancelled: { cancelled.isSet }, body)
         }
     }
 
-    private func locked<T: Sendable>(lock: any MigrationLock, useLock: Bool, timeout: Duration, logger: Logger,
-                                     progress: @escaping @Sendable (MigrationEvent) -> Void,
+    private func locked<T: Sendable>(progress: @escaping @Sendable (MigrationEvent) -> Void,
                                      isCancelled: @escaping @Sendable () -> Bool,
-                                     _ body: @escaping @Sendable (any SQLConnection, inout MigrationRunReport) throws -> T) async throws -> T {
-        try await database.withConnection { conn in
+                                     _ body: @escaping @Sendable (any SQLConnection, inout MigrationRunReport, () -> Bool, SchemaHistory) throws -> T) async throws -> T {
+        let timeout = options.lockTimeout
+        let logger = logger
+        let database = database
+        let history = history
+        return try await database.withConnection { [self] conn in
             // The run's session is the migrations' (the dialect's migration session, and
             // whatever the files set: sql_mode, foreign_key_checks, search_path…): the
             // connection is retired after it, so the pool opens a fresh one, set up for
             // the services, when it is next needed.
             defer { conn.close() }
             var report = MigrationRunReport()
-            if useLock {
-                let start = ContinuousClock.now
-                try lock.acquire(conn, timeout: timeout, onWait: {
-                    logger.info("waiting for the migration lock held by another run")
-                    progress(.waitingForLock)
-                }, isCancelled: isCancelled)
-                report.lockWait = ContinuousClock.now - start
+            guard let lock = try chooseLock(conn) else {
+                for sql in conn.dialect.migrationSessionSetup { try conn.executeUnprepared(sql) }
+                return try body(conn, &report, isCancelled, history)
             }
-            defer { if useLock { lock.release(conn) } }
-            for sql in conn.dialect.migrationSessionSetup { try conn.executeUnprepared(sql) }
-            return try body(conn, &report)
+            // A leased lock is taken, renewed and released on a connection of its own:
+            // never inside the run's transactions, nor under its session settings.
+            var lockConn = lock.lease == nil ? conn : try database.openUnpooledConnection()
+            let separate = lockConn !== conn
+            defer { if separate { lockConn.close() } }
+            let start = ContinuousClock.now
+            try lock.acquire(lockConn, timeout: timeout, onWait: {
+                logger.info("waiting for the migration lock held by another run", metadata: ["lock": "\(lock.kind.rawValue)"])
+                progress(.waitingForLock)
+            }, isCancelled: isCancelled)
+            report.lockWait = ContinuousClock.now - start
+            var keeper: LockLeaseKeeper?
+            if let lease = lock.lease {
+                keeper = LockLeaseKeeper(lock: lock, lease: lease, connection: lockConn,
+                                         reconnect: { try database.openUnpooledConnection() }, logger: logger)
+                keeper?.start()
+            }
+            defer {
+                if let keeper { lockConn = keeper.stop() }
+                // The run's connection goes first, ending any transaction it left open
+                // (with a row lock of the lock table) before the lock row is deleted.
+                if separate { conn.close() }
+                lock.release(lockConn)
+            }
+            let lostLease = { keeper?.lost }
+            do {
+                for sql in conn.dialect.migrationSessionSetup { try conn.executeUnprepared(sql) }
+                return try body(conn, &report, { isCancelled() || lostLease() != nil }, history.fenced(by: lock))
+            } catch {
+                // Stopped because the lease was lost: say that, not "canceled".
+                if let lost = lostLease() { throw lost }
+                throw error
+            }
         }
     }
 }
-

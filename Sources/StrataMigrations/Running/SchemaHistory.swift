@@ -69,6 +69,9 @@ struct SchemaHistory {
     let dialect: any SQLDialect
     /// Per-statement rows of migrations that run statement by statement.
     let journal: StatementJournal
+    /// The lock whose hold every write must confirm in its transaction (a leased lock),
+    /// or `nil`: see ``fenced(by:)``.
+    private(set) var fence: (any MigrationLock)?
 
     init(table: String, dialect: any SQLDialect) throws {
         // Validates the configured name once, before any SQL is built with it.
@@ -80,6 +83,38 @@ struct SchemaHistory {
 
     func exists(_ conn: any SQLConnection) throws -> Bool {
         try Self.tableExists(conn, table, dialect: dialect)
+    }
+
+    /// The same history, whose writes go through only while the run holds `lock`, when
+    /// it is a leased lock (a session lock cannot be taken over while its session lives).
+    func fenced(by lock: (any MigrationLock)?) -> SchemaHistory {
+        var copy = self
+        copy.fence = lock?.lease == nil ? nil : lock
+        return copy
+    }
+
+    /// Inside the caller's open transaction, after its writes: refuses them (throws
+    /// ``MigrationError/lockLost(_:)``, so the transaction rolls back) when the run no
+    /// longer holds its lock.
+    func confirmHeld(_ conn: any SQLConnection) throws {
+        try fence?.confirmHeld(conn)
+    }
+
+    /// Writes of the history and the journal in one transaction, committed only while
+    /// the run holds its lock (checked last, so a lease's row is locked only for the commit).
+    func transaction<T>(_ conn: any SQLConnection, _ body: () throws -> T) throws -> T {
+        try conn.inTransaction {
+            let value = try body()
+            try confirmHeld(conn)
+            return value
+        }
+    }
+
+    /// A write outside any transaction: with a fence, it gets a transaction of its own
+    /// with the check; without one it runs as it is, committing by itself.
+    func write<T>(_ conn: any SQLConnection, _ body: () throws -> T) throws -> T {
+        guard fence != nil else { return try body() }
+        return try transaction(conn, body)
     }
 
     /// Whether the connection's current schema has a table of that name.

@@ -23,15 +23,17 @@ extension Migrator {
     /// - Throws: ``MigrationError/refused(_:)`` for a database that is not empty, or
     ///   any error from running the migrations.
     public func verify(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> VerifyReport {
-        let history = history
         let migrations = migrations
-        let executor = MigrationExecutor(history: history, dialect: database.dialect, appliedBy: options.appliedBy,
-                                         toolVersion: Self.toolVersion, displayPath: { $0.path }, logger: logger)
+        let dialect = database.dialect
+        let appliedBy = options.appliedBy
+        let logger = logger
         let inspector = database.dialect.schemaInspector
         let historyTable = options.historyTable
         let databaseName = database.url.database
-        return try await withLock { conn, _, isCancelled in
-            let excluded: Set<String> = [historyTable, StatementJournal.tableName(forHistory: historyTable)]
+        return try await withLock { conn, _, isCancelled, history in
+            let executor = MigrationExecutor(history: history, dialect: dialect, appliedBy: appliedBy,
+                                             toolVersion: Self.toolVersion, displayPath: { $0.path }, logger: logger)
+            let excluded = Self.strataTables(history: historyTable)
             let initial = try inspector.snapshot(conn, excluding: excluded)
             let existing = try history.records(conn)
             guard initial.tables.isEmpty && existing.isEmpty else {
@@ -97,10 +99,16 @@ extension Migrator {
         return differences
     }
 
-    /// The schema of this database, without the history table and its journal.
+    /// Strata's own tables, which no snapshot shows: the history, its journal, the
+    /// table lock's rows and their events.
+    static func strataTables(history: String) -> Set<String> {
+        [history, StatementJournal.tableName(forHistory: history), TableMigrationLock.table, MigrationLockEvents.table]
+    }
+
+    /// The schema of this database, without Strata's own tables.
     public func snapshot() async throws -> SchemaSnapshot {
         let inspector = database.dialect.schemaInspector
-        let excluded: Set<String> = [options.historyTable, StatementJournal.tableName(forHistory: options.historyTable)]
+        let excluded = Self.strataTables(history: options.historyTable)
         return try await database.withConnection { try inspector.snapshot($0, excluding: excluded) }
     }
 }

@@ -24,6 +24,7 @@ public final class Database: Sendable {
     /// when one is configured.
     public let replica: Database?
     let logger: Logger
+    private let driver: any DatabaseDriver
     private let pool: ConnectionPool
 
     /// - Parameters:
@@ -43,6 +44,7 @@ public final class Database: Sendable {
         self.maxConnections = maxConnections
         self.maxTransactionAttempts = max(1, maxTransactionAttempts)
         self.logger = logger
+        self.driver = driver
         self.pool = ConnectionPool(url: url, driver: driver, limit: maxConnections, logger: logger)
         self.replica = replica.map {
             Database(url: $0, driver: driver, maxConnections: maxConnections, maxTransactionAttempts: maxTransactionAttempts,
@@ -118,6 +120,18 @@ public final class Database: Sendable {
                 try await Task.sleep(nanoseconds: UInt64.random(in: 1_000_000...(5_000_000 * UInt64(attempt))))
             }
         }
+    }
+
+    /// Opens a connection of the caller's own, outside the pool, on the calling thread.
+    ///
+    /// For work that must go on beside a lease the caller holds, on a thread of its own
+    /// (a lock's lease renewed while a migration runs on its leased connection): the pool
+    /// neither counts nor cancels it. The caller uses it from one thread at a time and
+    /// closes it. Blocks while connecting: never call it from Swift's cooperative pool.
+    ///
+    /// - Throws: ``DatabaseError`` from connecting.
+    public func openUnpooledConnection() throws -> any SQLConnection {
+        try driver.connect(to: url, logger: logger)
     }
 
     /// The pool's connection threads as a task executor, for tasks that mostly talk to
