@@ -1,5 +1,6 @@
 import Foundation
 import StrataBilling
+@testable import StrataMigrations
 import StrataSeeds
 import StrataSQL
 import Testing
@@ -177,6 +178,116 @@ struct ClusterTests {
                 #expect(status == 0, "strata serve exited \(status): \(stderr.suffix(10))")
             }
             try outcome.get()
+        }
+    }
+
+    // MARK: Migrations past one server
+
+    /// The project's mysql migrations, how many there are, and the folder's path.
+    static func projectMigrations(_ dialect: String) throws -> (count: Int, path: String) {
+        let folder = projectRoot.appendingPathComponent("migrations")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent(dialect).path)
+        return (files.filter { $0.hasSuffix(".up.sql") }.count, folder.path)
+    }
+
+    /// Eight `strata migrate up` processes at once over `urls` (in turn): all exit 0, each
+    /// migration is applied by exactly one of them, and the lock they chose is the table's.
+    static func eightRunsAtOnce(_ urls: [String], dialect: String, check db: Database) async throws {
+        let (count, path) = try projectMigrations(dialect)
+        var started: [(Process, Pipe, Pipe)] = []
+        for i in 0..<8 {
+            started.append(try StrataCLI.start(["migrate", "up", "--lock-timeout", "120", "--migrations", path],
+                                               environment: ["DATABASE_URL": urls[i % urls.count]]))
+        }
+        var results: [StrataCLI.Result] = []
+        for (process, out, err) in started { results.append(await StrataCLI.finish(process, out, err)) }
+        for r in results { #expect(r.status == 0, "\(r.stdout) \(r.stderr)") }
+        let applied = results.flatMap { $0.stdout.split(separator: "\n") }.filter { $0.hasPrefix("up   ") }
+        #expect(applied.count == count, "each migration applied once: \(applied)")
+        let history: Int64 = try await db.withConnection {
+            try $0.queryFirst("SELECT COUNT(*) AS n FROM strata_schema_history WHERE state = 'applied'")!.decode("n")
+        }
+        #expect(history == Int64(count))
+        let status = try await StrataCLI.run(["migrate", "status", "--json", "--migrations", path],
+                                             environment: ["DATABASE_URL": urls[urls.count - 1]])
+        let lock = status.json?["lock"] as? [String: Any]
+        #expect(lock?["kind"] as? String == "table", "--lock auto chose the table lock: \(status.stdout)")
+    }
+
+    @Test func eightMigrateUpsOverThreeGaleraNodesApplyEachMigrationOnce() async throws {
+        try await withGaleraDatabase(migrated: false) { nodes, name in
+            let urls = try (1...Cluster.galeraNodes).map { try Cluster.rawURL(Cluster.galeraVariable($0), database: name) }
+            try await Self.eightRunsAtOnce(urls, dialect: "mysql", check: nodes[0])
+            var snapshots: [SchemaSnapshot] = []
+            for node in nodes {
+                let inspector = node.dialect.schemaInspector
+                snapshots.append(try await node.withConnection {
+                    try inspector.snapshot($0, excluding: Migrator.strataTables(history: "strata_schema_history"))
+                })
+            }
+            #expect(snapshots[0] == snapshots[1] && snapshots[1] == snapshots[2], "the three nodes' schemas are equal")
+            #expect(!snapshots[0].tables.isEmpty)
+        }
+    }
+
+    @Test func eightMigrateUpsThroughPgBouncerApplyEachMigrationOnce() async throws {
+        try await withFreshDatabase(.postgres) { db, url in
+            let through = try Cluster.rawURL("STRATA_PGBOUNCER_URL", database: url.database)
+            try await Self.eightRunsAtOnce([through], dialect: "postgres", check: db)
+        }
+    }
+
+    /// A run killed with SIGKILL on node 1 in the middle of a migration is resumed on node 2:
+    /// once the dead run's lease has ended, the new run takes the lock over and continues at
+    /// the statement the dead one did not finish; nothing runs twice.
+    @Test func aRunKilledOnOneNodeIsResumedOnAnotherAtTheRightStatement() async throws {
+        try await withGaleraDatabase(migrated: false) { nodes, name in
+            let marker = uniqueName("gk")
+            let fixture = try MigrationFixture([
+                "1_long.up.sql": """
+                    CREATE TABLE \(marker) (id INT NOT NULL PRIMARY KEY);
+                    INSERT INTO \(marker) (id) VALUES (1);
+                    INSERT INTO \(marker) (id) SELECT 2 FROM (SELECT SLEEP(60) AS s) AS slow;
+                    CREATE TABLE \(marker)_after (id INT NOT NULL PRIMARY KEY);
+
+                    """,
+                "1_long.down.sql": "DROP TABLE \(marker)_after;\nDROP TABLE \(marker);\n",
+            ])
+            let node1 = try Cluster.rawURL(Cluster.galeraVariable(1), database: name)
+            let node2 = try Cluster.rawURL(Cluster.galeraVariable(2), database: name)
+            let (process, out, err) = try StrataCLI.start(["migrate", "up", "--lock-lease", "4", "--migrations", fixture.root.path],
+                                                          environment: ["DATABASE_URL": node1])
+            let deadline = ContinuousClock.now + .seconds(60)
+            var running = false
+            while ContinuousClock.now < deadline, !running {
+                let n: Int64 = try await nodes[0].withConnection {
+                    try $0.queryFirst("SELECT COUNT(*) AS n FROM information_schema.processlist WHERE info LIKE '%SLEEP(60)%' AND id <> CONNECTION_ID()")!.decode("n")
+                }
+                running = n > 0
+                if !running { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(running, "statement 3 never ran")
+            kill(process.processIdentifier, SIGKILL)
+            _ = await StrataCLI.finish(process, out, err)
+
+            try fixture.write("1_long.up.sql", try String(contentsOf: fixture.root.appendingPathComponent("1_long.up.sql"), encoding: .utf8)
+                .replacingOccurrences(of: "SLEEP(60)", with: "SLEEP(0)"))
+            let resumed = try await StrataCLI.run(["migrate", "up", "--lock-lease", "4", "--lock-timeout", "60",
+                                                   "--migrations", fixture.root.path], environment: ["DATABASE_URL": node2])
+            #expect(resumed.status == 0, "\(resumed.stdout) \(resumed.stderr)")
+            // Statements 2 and 3 change rows: they commit as one group with their journal
+            // rows, so the killed group rolled back whole and the run resumes at its start.
+            #expect(resumed.stdout.contains("resumed at 2"), "\(resumed.stdout)")
+            let takeovers: Int64 = try await nodes[2].withConnection {
+                try $0.queryFirst("SELECT COUNT(*) AS n FROM strata_lock_events WHERE event = 'takeover'")!.decode("n")
+            }
+            #expect(takeovers == 1, "the dead run's lock was taken over once its lease ended")
+            for (n, node) in nodes.enumerated() {
+                let rows: [Int64] = try await node.withConnection {
+                    try $0.query("SELECT id FROM \(identifier: marker) ORDER BY id").map { try $0.decode("id") }
+                }
+                #expect(rows == [1, 2], "node \(n + 1): every statement applied once")
+            }
         }
     }
 }
