@@ -27,7 +27,7 @@ extension Database {
     }
 
     /// A pool for a parsed URL, with the driver its scheme picks.
-    public convenience init(url: DatabaseURL, maxConnections: Int = 10, logger: Logger) {
-        self.init(url: url, driver: url.driver, maxConnections: maxConnections, logger: logger)
+    public convenience init(url: DatabaseURL, maxConnections: Int = 10, replica: DatabaseURL? = nil, logger: Logger) {
+        self.init(url: url, driver: url.driver, maxConnections: maxConnections, replica: replica, logger: logger)
     }
 }

@@ -20,8 +20,8 @@ final class MySQLConnection: SQLConnection {
         "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
     ]
 
-    let dialect: any SQLDialect = MySQLDialect()
-    private let mysqlDialect = MySQLDialect()
+    var dialect: any SQLDialect { mysqlDialect }
+    private var mysqlDialect = MySQLDialect()
     private var handle: UnsafeMutablePointer<MYSQL>?
     private let endpoint: MySQLEndpoint
     private let threadID: UInt
@@ -39,6 +39,13 @@ final class MySQLConnection: SQLConnection {
     private var rendered: (query: SQLQuery, bindCount: Int)?
     private let parameters = MySQLParameters()
     private(set) var isBroken = false
+    /// Whether the server is a node of a Galera cluster (`wsrep_on`), asked once at connect.
+    private(set) var isClusterNode = false
+    /// Binds go inline over the text protocol, not to prepared statements: on a Galera
+    /// node (``MySQLInlineBinds`` says why), or everywhere with
+    /// `STRATA_MYSQL_INLINE_BINDS=1` (which runs the test suite's statements that way on
+    /// a single server too).
+    private var inlinesBinds = ProcessInfo.processInfo.environment["STRATA_MYSQL_INLINE_BINDS"] == "1"
 
     init(url: DatabaseURL, logger: Logger) throws {
         let endpoint = try MySQLEndpoint(url)
@@ -52,6 +59,15 @@ final class MySQLConnection: SQLConnection {
         self.socket = MySQLSocketWait.install(on: handle, connection: ObjectIdentifier(self), canceller: canceller)
         do {
             for sql in Self.sessionSetup { try runText(sql) }
+            isClusterNode = try Self.wsrepIsOn(self)
+            if isClusterNode {
+                mysqlDialect.isClusterNode = true
+                inlinesBinds = true
+                // A read sees every write the cluster committed before it began, also the
+                // ones made through another node: a charge on node 2 right after a grant
+                // on node 1 finds the wallet and its balance.
+                try runText("SET SESSION wsrep_sync_wait = 1")
+            }
         } catch var error as DatabaseError {
             close()
             error.message = "cannot set up the MySQL session at \(endpoint.target): \(error.message)"
@@ -77,6 +93,23 @@ final class MySQLConnection: SQLConnection {
     /// read the socket itself, blocking, without libmariadb's wait.
     let noticesTaskCancellation: Bool
 
+    /// Whether `wsrep_on` is on: MariaDB has the variable (off) even without a cluster;
+    /// a server without it (MySQL, 1193) is no Galera node.
+    private static func wsrepIsOn(_ connection: MySQLConnection) throws -> Bool {
+        let result: QueryResult
+        do {
+            result = try connection.runText("SELECT @@wsrep_on AS wsrep")
+        } catch let error as DatabaseError where error.code == "1193" {
+            return false
+        }
+        return switch result.rows.first?["wsrep"] {
+        case .int(let n): n != 0
+        case .bool(let b): b
+        case .string(let s), .decimal(let s): s == "1" || s.uppercased() == "ON"
+        default: false
+        }
+    }
+
     func makeCanceller() -> (any SQLCanceller)? {
         guard handle != nil else { return nil }
         return canceller
@@ -98,6 +131,13 @@ final class MySQLConnection: SQLConnection {
     }
 
     private func run(_ query: SQLQuery, into sink: inout some RowSink) throws -> QueryResult {
+        if inlinesBinds {
+            var result = try runText(try MySQLInlineBinds.render(query, dialect: mysqlDialect))
+            sink.reserve(result.rows.count)
+            for row in result.rows { sink.append(row) }
+            result.rows = []
+            return result
+        }
         let bindCount: Int
         if let rendered, query.rendersLike(rendered.query) {
             // The text of the last statement, already in `text`.

@@ -11,7 +11,14 @@ import StrataSQL
 /// // ON DUPLICATE KEY UPDATE `price` = VALUES(`price`)
 /// ```
 public struct MySQLDialect: SQLDialect {
-    public init() {}
+    /// Whether the server is a Galera node (its connection asks `wsrep_on` at connect).
+    public var isClusterNode: Bool
+
+    public init(isClusterNode: Bool = false) {
+        self.isClusterNode = isClusterNode
+    }
+
+    public var rowLocksHoldClusterWide: Bool { !isClusterNode }
 
     public var backend: DatabaseURL.Backend { .mysql }
     public var identifierQuote: Character { "`" }
@@ -19,8 +26,11 @@ public struct MySQLDialect: SQLDialect {
     public var supportsReturning: Bool { false }
     /// A longer statement makes the server drop the connection ("server has gone away").
     public var maxStatementBytesQuery: SQLQuery? { "SELECT @@max_allowed_packet AS n" }
-    /// MariaDB has it from 10.6, MySQL from 8.0.
-    public var forUpdateSkipLocked: String { "FOR UPDATE SKIP LOCKED" }
+    /// MariaDB has it from 10.6, MySQL from 8.0. On a Galera node, nothing: a row lock there holds against this node's transactions
+    /// only, and makes its transaction the target of a brute-force abort whenever a write
+    /// replicated from another node touches a locked row, read or not. Claims there rest
+    /// on conditional writes, which certification arbitrates.
+    public var forUpdateSkipLocked: String { isClusterNode ? "" : "FOR UPDATE SKIP LOCKED" }
 
     /// The server's own `sql_mode`, `time_zone` and (MariaDB) isolation level, as the
     /// `mariadb` client gets them, instead of the services' strict UTC `READ COMMITTED`

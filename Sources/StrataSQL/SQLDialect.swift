@@ -36,6 +36,14 @@ public protocol SQLDialect: Sendable {
     /// Default: `FOR UPDATE SKIP LOCKED` (PostgreSQL 9.5+, MySQL 8, MariaDB 10.6+).
     var forUpdateSkipLocked: String { get }
 
+    /// Whether a row lock (`FOR UPDATE`) keeps every other writer of the row waiting, as
+    /// on one server; `false` on a node of a multi-writer cluster (Galera), where it holds
+    /// only against this node's transactions and a writer on another node is stopped by
+    /// certification at its commit instead. Code that spreads its claims when locks do not
+    /// (the webhook workers) asks this, so that it never tests the topology itself.
+    /// Default: `true`.
+    var rowLocksHoldClusterWide: Bool { get }
+
     /// The clause that locks the rows a join reads from the table named `alias`, so the
     /// joined rows of the other tables can be read without locks where the backend can
     /// say so. Default: `FOR UPDATE`, which on MariaDB locks every row the statement
@@ -89,6 +97,7 @@ extension SQLDialect {
     public var supportsReturning: Bool { false }
     public var maxStatementBytesQuery: SQLQuery? { nil }
     public var forUpdateSkipLocked: String { "FOR UPDATE SKIP LOCKED" }
+    public var rowLocksHoldClusterWide: Bool { true }
     public func forUpdate(of alias: String) -> String { "FOR UPDATE" }
     public var createTableSuffix: String { "" }
     public var migrationSessionSetup: [String] { [] }

@@ -140,6 +140,24 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
         return bindCount
     }
 
+    /// The text with each bind written by `writeBind` where the placeholder would be: for
+    /// a driver that sends a statement's values inline, each in a form that cannot end
+    /// its literal.
+    ///
+    /// - Throws: ``DatabaseError`` `.invalidIdentifier`, or what `writeBind` throws.
+    package func render(for dialect: some SQLDialect,
+                        writingBinds writeBind: (SQLValue, inout String) throws -> Void) throws -> String {
+        var sql = ""
+        for f in fragments {
+            switch f {
+            case .sql(let s): sql += s
+            case .bind(let value): try writeBind(value, &sql)
+            case .identifier(let name): sql += try dialect.quoteIdentifier(name)
+            }
+        }
+        return sql
+    }
+
     /// Whether the query renders to the same text as `other`, in any dialect: the same
     /// text and identifiers, with binds in the same places (their values aside).
     ///

@@ -15,6 +15,8 @@ enum StrataExit {
     /// What the command names does not exist: `invoices show` of an unknown invoice,
     /// `invoices list` of an unknown customer.
     static let notFound: Int32 = 9
+    /// `reconcile` ran and found at least one discrepancy (stored, audited, printed).
+    static let discrepancies: Int32 = 10
     static let usage: Int32 = 64
 
     /// The exit code for an error that ended a command.

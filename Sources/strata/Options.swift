@@ -29,12 +29,29 @@ struct ConnectionOptions: ParsableArguments {
         return try DatabaseURL(raw)
     }
 
+    /// The hot standby for reads that tolerate its lag, from `STRATA_REPLICA_URL`
+    /// (unset or empty: none). It must name the primary's backend.
+    func replicaURL(for primary: DatabaseURL) throws -> DatabaseURL? {
+        guard let raw = ProcessInfo.processInfo.environment["STRATA_REPLICA_URL"], !raw.isEmpty else { return nil }
+        let replica: DatabaseURL
+        do {
+            replica = try DatabaseURL(raw)
+        } catch let error as DatabaseError {
+            throw CLIError.usage("STRATA_REPLICA_URL: \(error.message)")
+        }
+        guard replica.backend == primary.backend else {
+            throw CLIError.usage("STRATA_REPLICA_URL is a \(replica.backend.rawValue) URL; the database is \(primary.backend.rawValue)")
+        }
+        return replica
+    }
+
     func logger() -> Logger {
         CLILogging.logger(level: Logger.Level(rawValue: logLevel) ?? .warning)
     }
 
     func database(maxConnections: Int = 2) throws -> Database {
-        Database(url: try url(), maxConnections: maxConnections, logger: logger())
+        let url = try url()
+        return Database(url: url, maxConnections: maxConnections, replica: try replicaURL(for: url), logger: logger())
     }
 }
 

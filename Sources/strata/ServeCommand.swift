@@ -25,7 +25,9 @@ struct Serve: AsyncParsableCommand {
             STRATA_JWT_SECRET (the HS256 key of access tokens, at least 32 bytes) or \
             STRATA_JWT_PUBLIC_KEY_FILE (a PEM public key: P-256 for ES256 tokens, RSA of 2048 bits \
             or more for RS256), and STRATA_WEBHOOK_SECRET (Stripe's endpoint signing secret). Tokens carry the customer's \
-            external id in `sub`, `exp`, and `"role": "admin"` or `"roles": ["admin"]` for the admin routes.
+            external id in `sub`, `exp`, and `"role": "admin"` or `"roles": ["admin"]` for the admin routes. \
+            With STRATA_REPLICA_URL (a hot standby), the catalogue lists and the audit queries read from it; \
+            everything that writes or reads a caller's own state stays on the primary.
             """)
 
     @Option(help: ArgumentHelp("The address to listen on.", valueName: "host"))
@@ -114,7 +116,8 @@ struct Serve: AsyncParsableCommand {
             } catch {
                 throw CLIError.usage("STRATA_JWT_PUBLIC_KEY_FILE holds neither a P-256 nor an RSA public key of 2048 bits or more")
             }
-            database = Database(url: url, maxConnections: maxConnections, logger: logger)
+            database = Database(url: url, maxConnections: maxConnections, replica: try connection.replicaURL(for: url),
+                                logger: logger)
             try await Self.probe(database, within: .seconds(url.connectTimeout + 5))
         } catch {
             let report = ErrorReport(error)

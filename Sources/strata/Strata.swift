@@ -16,7 +16,7 @@ struct Strata: AsyncParsableCommand {
             64 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Migrate.self, Seed.self, Wallet.self, Agents.self, Plans.self, Grace.self, Webhooks.self, Invoices.self, Audit.self, DB.self, Serve.self]
+        subcommands: [Migrate.self, Seed.self, Wallet.self, Agents.self, Plans.self, Grace.self, Webhooks.self, Invoices.self, Reconcile.self, Audit.self, DB.self, Serve.self]
     )
 
     /// Parses the arguments and runs the command.

@@ -249,7 +249,7 @@ struct MigratorTests {
                 let differences = try await Migrator.parity(a, b)
                 #expect(differences.isEmpty, "\(differences)")
                 let tables = try await a.snapshot().tables
-                #expect(tables.count == 16, "\(tables.keys.sorted())")
+                #expect(tables.count == 19, "\(tables.keys.sorted())")
                 #expect(tables["invoices"] != nil && tables["invoice_lines"] != nil)
             }
         }

@@ -160,6 +160,25 @@ struct ServeTests {
         }
     }
 
+    /// The server keeps tokens it verified (`VerifiedTokens`); a kept one must still expire
+    /// on time, and the reason must be the one an unkept expired token gets.
+    @Test(arguments: Backend.allCases)
+    func aTokenAcceptedBeforeItExpiredIsRefusedOnceItHas(_ backend: Backend) async throws {
+        try await withServer(backend) { http, _, _ in
+            let expiry = Int(Date().timeIntervalSince1970) + 2
+            let token = TestJWT.make(["sub": "dora", "exp": expiry])
+            for _ in 0..<3 {
+                let wallet = try await http.get("/billing/wallet", token: token)
+                #expect(wallet.status == 200, "\(wallet.text)")
+            }
+            // jwt-kit's exp has whole seconds and refuses a token once the time is past it.
+            while Date().timeIntervalSince1970 < Double(expiry) + 1.2 { try await Task.sleep(for: .milliseconds(100)) }
+            let late = try await http.get("/billing/wallet", token: token)
+            #expect(late.status == 401, "\(late.text)")
+            #expect(late.json["message"] as? String == "the token has expired", "\(late.text)")
+        }
+    }
+
     // MARK: Errors and limits
 
     @Test(arguments: Backend.allCases)

@@ -51,7 +51,7 @@ public enum AuditLog {
     /// Audit rows, newest first, filtered by subject and time range.
     public static func query(_ database: Database, subjectType: String? = nil, subjectID: String? = nil,
                              since: SQLTimestamp? = nil, until: SQLTimestamp? = nil, limit: Int = 100) async throws -> [AuditEntry] {
-        try await database.withConnection { conn in
+        try await database.withReplicaConnection { conn in
             var q: SQLQuery = "SELECT id, occurred_at, actor, action, subject_type, subject_id, request_id, details FROM billing_audit WHERE 1 = 1"
             if let subjectType { q.append(" AND subject_type = \(subjectType)") }
             if let subjectID { q.append(" AND subject_id = \(subjectID)") }

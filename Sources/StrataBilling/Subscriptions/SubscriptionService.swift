@@ -28,7 +28,7 @@ public struct SubscriptionService: Sendable {
     ///
     /// - Parameter includeInactive: also list plans that are no longer sold.
     public func plans(includeInactive: Bool = false) async throws -> [Plan] {
-        try await database.withConnection { conn in
+        try await database.withReplicaConnection { conn in
             var q: SQLQuery = "SELECT \(Plan.columns) FROM plans"
             if !includeInactive { q.append(" WHERE active = \(true)") }
             q.append(" ORDER BY price_minor, code")

@@ -23,7 +23,7 @@ public struct AgentCatalogue: Sendable {
     /// - Parameter includeInactive: `false` leaves deactivated agents out.
     /// - Throws: ``DatabaseError``.
     public func list(includeInactive: Bool = true) async throws -> [AgentCost] {
-        try await database.withConnection { conn in
+        try await database.withReplicaConnection { conn in
             var q: SQLQuery = "SELECT agent_key, display_name, credits_per_run, active FROM agent_costs"
             if !includeInactive { q.append(" WHERE active = \(true)") }
             q.append(" ORDER BY agent_key")

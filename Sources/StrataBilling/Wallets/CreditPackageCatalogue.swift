@@ -22,7 +22,7 @@ public struct CreditPackageCatalogue: Sendable {
     /// - Parameter includeInactive: `false` leaves deactivated packages out.
     /// - Throws: ``DatabaseError``.
     public func list(includeInactive: Bool = true) async throws -> [CreditPackage] {
-        try await database.withConnection { conn in
+        try await database.withReplicaConnection { conn in
             var q: SQLQuery = """
                 SELECT package_id, name, credits, price_minor, currency, provider_price_id, active FROM credit_packages
                 """

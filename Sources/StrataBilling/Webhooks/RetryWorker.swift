@@ -115,6 +115,10 @@ public struct RetryWorker: Sendable {
     /// Due means `processing` with an expired lease (taken first), or `pending` with
     /// `next_attempt_at <= now`, the earliest first. Rows another worker is claiming at
     /// the same moment are skipped, not waited for.
+    /// Due events read for each one claimed where row locks hold on one node only (a
+    /// Galera node), of which a random sample is claimed.
+    static let candidatesPerClaim = 3
+
     public func claim(limit: Int) async throws -> [WebhookClaim] {
         guard limit > 0 else { return [] }
         let now = clock.now()
@@ -126,26 +130,57 @@ public struct RetryWorker: Sendable {
             // OR would sort all due rows first, and MySQL would keep every one of them
             // locked, hiding them from the other workers. Expired leases go first, so a
             // backlog of pending events cannot starve them.
+            //
+            //
+            // On one server `SKIP LOCKED` keeps workers apart: each locks the earliest rows
+            // nobody else holds. On a Galera node a row lock holds only on that node, so
+            // workers on other nodes read the same earliest rows, and all but one of their
+            // claims would fail certification (1213) and run again, round after round:
+            // there each worker reads more and claims a random `limit` of them.
             let skipLocked = conn.dialect.forUpdateSkipLocked
+            let candidates = conn.dialect.rowLocksHoldClusterWide ? limit : limit * Self.candidatesPerClaim
             var rows = try conn.query("""
                 SELECT \(WebhookEvent.columns) FROM webhook_events
                 WHERE state = \(WebhookEventState.processing.rawValue) AND lease_expires_at <= \(now)
-                ORDER BY next_attempt_at, id LIMIT \(Int64(limit)) \(unsafeRaw: skipLocked)
+                ORDER BY next_attempt_at, id LIMIT \(Int64(candidates)) \(unsafeRaw: skipLocked)
                 """)
-            if rows.count < limit {
+            if rows.count < candidates {
                 rows += try conn.query("""
                     SELECT \(WebhookEvent.columns) FROM webhook_events
                     WHERE state = \(WebhookEventState.pending.rawValue) AND next_attempt_at <= \(now)
-                    ORDER BY next_attempt_at, id LIMIT \(Int64(limit - rows.count)) \(unsafeRaw: skipLocked)
+                    ORDER BY next_attempt_at, id LIMIT \(Int64(candidates - rows.count)) \(unsafeRaw: skipLocked)
                     """)
             }
-            let events = try rows.map { try $0.decode(WebhookEvent.self) }
+            var events = try rows.map { try $0.decode(WebhookEvent.self) }
             guard !events.isEmpty else { return [] }
-            try conn.execute("""
+            if events.count > limit {
+                // Expired leases (read first) stay first; the sample keeps the order.
+                let expired = events.prefix { $0.state == .processing }
+                if expired.count >= limit {
+                    events = Array(expired.prefix(limit))
+                } else {
+                    let chosen = Set(events.indices.dropFirst(expired.count).shuffled().prefix(limit - expired.count))
+                    events = Array(expired) + events.indices.filter { chosen.contains($0) }.map { events[$0] }
+                }
+            }
+            // Conditional: an event is claimed only while it is still due. Under the row
+            // locks above it always is; where there are none (a Galera node), another
+            // worker of this node may have claimed it since the read, and then the rows
+            // this worker really got are read back.
+            let claimed = try conn.execute("""
                 UPDATE webhook_events SET state = \(WebhookEventState.processing.rawValue), lease_owner = \(worker),
                        lease_expires_at = \(expires), updated_at = \(now)
                 WHERE id IN (\(list: events.map(\.id)))
-                """)
+                  AND ((state = \(WebhookEventState.processing.rawValue) AND lease_expires_at <= \(now))
+                       OR (state = \(WebhookEventState.pending.rawValue) AND next_attempt_at <= \(now)))
+                """).rowsAffected
+            if claimed < Int64(events.count) {
+                let mine = Set(try conn.query("""
+                    SELECT id FROM webhook_events
+                    WHERE id IN (\(list: events.map(\.id))) AND lease_owner = \(worker) AND lease_expires_at = \(expires)
+                    """).map { try $0.decode("id", as: Int64.self) })
+                events = events.filter { mine.contains($0.id) }
+            }
             return events.map { before in
                 var event = before
                 event.state = .processing

@@ -13,7 +13,8 @@ import StrataBilling
 /// begin. `exp`
 /// is required; `nbf` is honoured when present; `sub` must be a customer id the wallets
 /// accept (1 to 191 characters). Every refusal is the same `401` with a reason that
-/// names the rule broken, never the token.
+/// names the rule broken, never the token. A token that verified is kept
+/// (``VerifiedTokens``): its next uses check only `exp` and `nbf`.
 ///
 /// ```swift
 /// let auth = try await BearerAuthenticator(key: .hmacSecret(secret))
@@ -23,6 +24,7 @@ public struct BearerAuthenticator: Sendable {
     /// The only algorithm accepted: `HS256`, `ES256` or `RS256`, from the key.
     public let algorithm: String
     private let keys: JWTKeyCollection
+    private let verified = VerifiedTokens()
 
     /// - Throws: when a PEM holds neither a P-256 public key nor an RSA public key of at
     ///   least 2048 bits (jwt-kit's or swift-crypto's error).
@@ -58,6 +60,11 @@ public struct BearerAuthenticator: Sendable {
         }
         let token = Self.trimmingBlanks(parts[1])
         guard token.utf8.count <= 8192 else { throw APIError.unauthorized("the token is too long") }
+        if let entry = verified.entry(for: token) {
+            // Signed and well-formed already; the time is checked again on every use.
+            try Self.checkTimes(of: entry.claims)
+            return entry.caller
+        }
         try Self.checkHeader(of: token, algorithm: algorithm)
         let claims: AccessClaims
         do {
@@ -79,7 +86,20 @@ public struct BearerAuthenticator: Sendable {
         guard !subject.isEmpty, subject.unicodeScalars.count <= 191, !subject.unicodeScalars.contains("\u{0}") else {
             throw APIError.unauthorized("the token's subject must be 1 to 191 characters, none of them NUL")
         }
-        return Caller(subject: subject, isAdmin: claims.isAdmin)
+        let caller = Caller(subject: subject, isAdmin: claims.isAdmin)
+        verified.keep(token, .init(caller: caller, claims: claims))
+        return caller
+    }
+
+    /// `exp` and `nbf` against the current time: what jwt-kit's verification checks of a
+    /// token whose signature was verified earlier, with the same reasons.
+    private static func checkTimes(of claims: AccessClaims) throws {
+        do {
+            try claims.exp.verifyNotExpired()
+            try claims.nbf?.verifyNotBefore()
+        } catch let error as JWTError {
+            throw APIError.unauthorized(claimReason(error))
+        }
     }
 
     /// Refuses a token whose header is not a JSON object with the key's `alg`.

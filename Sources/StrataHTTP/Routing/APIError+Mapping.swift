@@ -37,6 +37,8 @@ extension APIError {
             case .invalidCursor, .invalidLimit: self = APIError(.badRequest, "INVALID_REQUEST", e.description)
             case .invalidInvoice: self = APIError(.badRequest, "INVALID_REQUEST", e.description)
             }
+        case let e as ReconciliationError:
+            self = APIError(.badRequest, "INVALID_REQUEST", e.description)
         case let e as IdempotencyError:
             switch e {
             case .conflict: self = APIError(.unprocessableContent, "IDEMPOTENCY_KEY_REUSED", e.description)

@@ -31,6 +31,7 @@ import StrataSQL
 /// | `POST /billing/admin/webhooks/{id}/replay` | admin | ``WebhookEventBody``, pending again |
 /// | `GET /billing/admin/ledger/verify` | admin | ``LedgerVerificationBody`` |
 /// | `GET /billing/admin/audit?subject_type=&subject=&limit=` | admin | `{"entries": [...]}` (``AuditEntryBody``) |
+/// | `POST /billing/reconcile` `{"since", "until"}` | admin | the run's ``StrataBilling/ReconciliationReport``; `Idempotency-Key` replays it |
 /// | `POST /billing/webhook` | Stripe's signature | `200` ``WebhookReceiptBody`` once stored or a duplicate |
 ///
 /// Catalogue reads are public: they are the price list. Everything a customer owns is
@@ -44,6 +45,7 @@ public struct BillingAPI: Sendable {
     let grace: GracePeriodService
     let invoiceService: InvoiceService
     let inbox: WebhookInbox
+    let reconciliation: ReconciliationService
     let authenticator: BearerAuthenticator
     let readiness: ReadinessCheck
     let metrics: ServeMetrics
@@ -65,6 +67,7 @@ public struct BillingAPI: Sendable {
         grace = GracePeriodService(database: database, clock: clock, logger: logger)
         invoiceService = InvoiceService(database: database, clock: clock, logger: logger)
         inbox = WebhookInbox(database: database, clock: clock, logger: logger, secret: webhookSecret)
+        reconciliation = ReconciliationService(database: database, clock: clock, logger: logger)
         self.database = database
         self.authenticator = authenticator
         self.readiness = readiness
@@ -98,6 +101,7 @@ public struct BillingAPI: Sendable {
         router.post("/billing/admin/webhooks/:id/replay") { request, context in try await replayWebhook(request, context) }
         router.get("/billing/admin/audit") { request, context in try await audit(request, context) }
         router.get("/billing/admin/ledger/verify") { request, context in try await verifyLedgers(request, context) }
+        router.post("/billing/reconcile") { request, context in try await reconcile(request, context) }
         router.post("/billing/webhook") { request, context in try await webhook(request, context) }
         return router
     }

@@ -16,6 +16,7 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
     static let requestIDField = HTTPField.Name("X-Request-Id")!
 
     let logger: Logger
+    let metrics = RequestMetrics()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -37,7 +38,7 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
         response.headers[Self.requestIDField] = requestID
         let elapsed = ContinuousClock.now - started
         let route = RequestMetrics.route(context.endpointPath)
-        RequestMetrics.record(method: request.method, route: route, status: Int(response.status.code), duration: elapsed)
+        metrics.record(method: request.method, route: route, status: Int(response.status.code), duration: elapsed)
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info("request", metadata: [
             "request_id": "\(requestID)", "method": "\(request.method.rawValue)",

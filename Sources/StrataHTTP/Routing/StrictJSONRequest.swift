@@ -4,6 +4,3 @@ protocol StrictJSONRequest: Decodable {
     associatedtype CodingKeys: CodingKey & CaseIterable
 }
 
-extension StrictJSONRequest {
-    static var memberNames: Set<String> { Set(CodingKeys.allCases.map(\.stringValue)) }
-}

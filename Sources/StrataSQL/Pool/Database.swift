@@ -20,6 +20,9 @@ public final class Database: Sendable {
     public let maxConnections: Int
     /// Attempts `transaction` makes when the server reports a deadlock or serialization failure.
     public let maxTransactionAttempts: Int
+    /// The hot standby that reads tolerating its lag go to (``withReplicaConnection(_:)``),
+    /// when one is configured.
+    public let replica: Database?
     let logger: Logger
     private let pool: ConnectionPool
 
@@ -28,16 +31,23 @@ public final class Database: Sendable {
     ///   - driver: the backend's driver.
     ///   - maxConnections: the most connections open at once.
     ///   - maxTransactionAttempts: tries of a transaction that hits a deadlock.
+    ///   - replica: a read-only standby of this database (same backend, same schema), for
+    ///     the reads that tolerate its lag; it gets a pool of its own, as large.
     ///   - logger: where the drivers log notices and the pool its events.
     public init(url: DatabaseURL, driver: any DatabaseDriver, maxConnections: Int = 10,
-                maxTransactionAttempts: Int = 5, logger: Logger) {
+                maxTransactionAttempts: Int = 10, replica: DatabaseURL? = nil, logger: Logger) {
         precondition(maxConnections > 0, "a pool needs at least one connection")
+        precondition(replica == nil || replica?.backend == url.backend, "a replica runs the primary's backend")
         self.url = url
         self.dialect = driver.dialect
         self.maxConnections = maxConnections
         self.maxTransactionAttempts = max(1, maxTransactionAttempts)
         self.logger = logger
         self.pool = ConnectionPool(url: url, driver: driver, limit: maxConnections, logger: logger)
+        self.replica = replica.map {
+            Database(url: $0, driver: driver, maxConnections: maxConnections, maxTransactionAttempts: maxTransactionAttempts,
+                     logger: logger)
+        }
     }
 
     /// Leases one connection to `body`, which runs on the connection's thread.
@@ -52,6 +62,34 @@ public final class Database: Sendable {
         defer { pool.release(slot) }
         return try await slot.run(body)
     }
+
+    /// Leases `body` a connection to the ``replica`` when one is configured, else to this
+    /// database: for reads that tolerate a standby's lag (catalogue lists, audit
+    /// queries, a display of the migration history).
+    ///
+    /// A standby replays the primary's commits a little later (about 12 ms on loopback
+    /// here) and refuses writes, so `body` only reads, and nothing that decides a write or
+    /// must see the caller's own write goes through here: those use
+    /// ``withConnection(_:)`` or ``transaction(alsoRetrying:_:)``, which always reach
+    /// the primary. When the replica cannot be reached (refused, lost, timed out, or it
+    /// refuses the login), the read runs on the primary instead, with a warning: a
+    /// standby being down never fails a read the primary can answer.
+    @discardableResult
+    nonisolated(nonsending) public func withReplicaConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        guard let replica else { return try await withConnection(body) }
+        do {
+            return try await replica.withConnection(body)
+        } catch let error as DatabaseError where Self.unreachable.contains(error.category) {
+            logger.warning("replica unreachable: the read goes to the primary", metadata: [
+                "replica": "\(replica.url)", "error": "\(error.category.rawValue)"])
+            return try await withConnection(body)
+        }
+    }
+
+    /// The failures that say a server cannot be reached, as opposed to a failed statement.
+    private static let unreachable: Set<DatabaseError.Category> = [
+        .connectionRefused, .connectionLost, .timeout, .authentication, .unknownDatabase,
+    ]
 
     /// Runs `body` in one transaction on one connection: commits when it returns, rolls
     /// back when it throws.
@@ -120,5 +158,6 @@ public final class Database: Sendable {
     /// second call waits for the first one's shutdown.
     public func close() async {
         await pool.close()
+        await replica?.close()
     }
 }

@@ -1,0 +1,102 @@
+import Foundation
+import StrataMigrations
+import StrataSQL
+import Testing
+
+/// The topologies of `scripts/cluster`, from the URLs its `env` prints: three Galera
+/// nodes, PgBouncer in transaction pooling, a PostgreSQL hot standby.
+///
+/// Like the single servers, a missing topology fails the test loudly: `scripts/test`
+/// starts them all, and a test that passed without its cluster would prove nothing.
+enum Cluster {
+    static let galeraNodes = 3
+
+    /// The raw URL text of a variable, password included (for subprocesses), pointed at
+    /// `database` when given.
+    static func rawURL(_ variable: String, database: String? = nil) throws -> String {
+        guard let raw = ProcessInfo.processInfo.environment[variable], !raw.isEmpty else {
+            throw ClusterMissing(variable: variable)
+        }
+        guard let database else { return raw }
+        let query = raw.firstIndex(of: "?").map { String(raw[$0...]) } ?? ""
+        let base = raw.firstIndex(of: "?").map { String(raw[..<$0]) } ?? raw
+        guard let slash = base.lastIndex(of: "/") else { return raw }
+        return String(base[...slash]) + database + query
+    }
+
+    static func galeraVariable(_ node: Int) -> String { "STRATA_GALERA_URL_\(node)" }
+
+    /// Node `n`'s URL (1…3), pointed at `database` when given.
+    static func galera(_ node: Int, database: String? = nil) throws -> DatabaseURL {
+        try DatabaseURL(rawURL(galeraVariable(node), database: database))
+    }
+
+    static func standby(database: String? = nil) throws -> DatabaseURL {
+        try DatabaseURL(rawURL("STRATA_STANDBY_URL", database: database))
+    }
+
+    static func pgbouncer(database: String? = nil) throws -> DatabaseURL {
+        try DatabaseURL(rawURL("STRATA_PGBOUNCER_URL", database: database))
+    }
+}
+
+struct ClusterMissing: Error, CustomStringConvertible {
+    var variable: String
+    var description: String {
+        "\(variable) is not set: start the cluster with `scripts/cluster start` and `eval \"$(scripts/cluster env)\"`, or run `scripts/test`"
+    }
+}
+
+/// Runs `body` with a fresh database on the Galera cluster, created and migrated through
+/// node 1 and opened on every node (one pool a node), dropped afterwards.
+///
+/// `body` gets the pools in node order and the database's name.
+func withGaleraDatabase<T: Sendable>(
+    migrated: Bool = true, maxConnections: Int = 4,
+    _ body: @escaping @Sendable ([Database], String) async throws -> T
+) async throws -> T {
+    let name = uniqueName("strata_g")
+    let admin = Database(url: try Cluster.galera(1), maxConnections: 1, logger: TestLog.logger)
+    try await admin.withConnection { try $0.executeUnprepared("CREATE DATABASE \(name)") }
+    var nodes: [Database] = []
+    let result: Result<T, any Error>
+    do {
+        for n in 1...Cluster.galeraNodes {
+            nodes.append(Database(url: try Cluster.galera(n, database: name), maxConnections: maxConnections,
+                                  logger: TestLog.logger))
+        }
+        if migrated {
+            let set = try MigrationLoader.load(directory: projectRoot.appendingPathComponent("migrations"), dialect: .mysql)
+            try await Migrator(database: nodes[0], migrations: set, logger: TestLog.logger).run(.up())
+        }
+        // DDL is applied on every node in total order; a node may still be a moment behind.
+        for node in nodes { try await waitUntilReachable(node) }
+        result = .success(try await body(nodes, name))
+    } catch {
+        result = .failure(error)
+    }
+    for node in nodes { await node.close() }
+    try? await admin.withConnection { try $0.executeUnprepared("DROP DATABASE IF EXISTS \(name)") }
+    await admin.close()
+    return try result.get()
+}
+
+/// Waits (at most 20 s) until `db` connects and answers.
+func waitUntilReachable(_ db: Database) async throws {
+    let deadline = ContinuousClock.now + .seconds(20)
+    while true {
+        do {
+            _ = try await db.withConnection { try $0.queryFirst("SELECT 1 AS one") }
+            return
+        } catch let error as DatabaseError where ContinuousClock.now < deadline
+                    && [.unknownDatabase, .connectionRefused, .connectionLost].contains(error.category) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
+
+/// Counts by key, from many tasks.
+actor KeyCounter {
+    private(set) var counts: [String: Int] = [:]
+    func add(_ key: String) { counts[key, default: 0] += 1 }
+}

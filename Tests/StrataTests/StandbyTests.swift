@@ -1,0 +1,66 @@
+import Foundation
+import StrataBilling
+import StrataSeeds
+import StrataSQL
+import Testing
+
+/// The services beside a PostgreSQL hot standby (issue 17, item 6), the real one that
+/// `scripts/cluster start standby` makes with `pg_basebackup -R`: it lags its primary and
+/// refuses writes.
+@Suite("Cluster services: hot standby")
+struct StandbyTests {
+    static let context = BillingContext(actor: "test:cluster")
+
+    /// Adds an active agent with its cost, through `db`.
+    static func addAgent(_ db: Database, key: String, cost: Int64) async throws {
+        let now = SystemClock().now()
+        try await db.withConnection { conn in
+            try conn.execute("""
+                INSERT INTO agent_costs (agent_key, display_name, credits_per_run, active, created_at, updated_at)
+                VALUES (\(key), \(key), \(cost), \(true), \(now), \(now))
+                """)
+        }
+    }
+
+    // MARK: PostgreSQL hot standby
+
+    /// With a standby configured, a charge followed at once by a balance read always sees
+    /// the charge (the read goes to the primary), while the catalogue is read from the
+    /// standby, which really is one.
+    @Test func aChargeIsAlwaysSeenByTheBalanceReadThatFollowsIt() async throws {
+        try await withFreshDatabase(.postgres, migrated: true, maxConnections: 1) { _, url in
+            let db = Database(url: url, maxConnections: 4, replica: try Cluster.standby(database: url.database),
+                              logger: TestLog.logger)
+            let outcome: Result<Void, any Error>
+            do {
+                try await Self.addAgent(db, key: "standby_agent", cost: 2)
+                // The standby replays the new database and its rows a moment later.
+                let deadline = ContinuousClock.now + .seconds(20)
+                var recovering = false, agents: [AgentCost] = []
+                while ContinuousClock.now < deadline {
+                    recovering = (try? await db.replica!.withConnection {
+                        try $0.queryFirst("SELECT pg_is_in_recovery() AS r")?.decode("r", as: Bool.self)
+                    }) ?? false
+                    agents = (try? await AgentCatalogue(database: db).list()) ?? []
+                    if recovering && !agents.isEmpty { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(recovering, "the replica is a standby in recovery")
+                #expect(agents.map(\.key) == ["standby_agent"], "the catalogue read from the standby")
+                let wallets = WalletService(database: db, logger: TestLog.logger)
+                try await wallets.grant(customer: "s-wallet", credits: 1_000, reason: "standby test", context: Self.context)
+                for i in 0..<200 {
+                    try await wallets.charge(customer: "s-wallet", agentKey: "standby_agent", runID: "s-run-\(i)", context: Self.context)
+                    let seen = try await wallets.balance(customer: "s-wallet")
+                    #expect(seen == 1_000 - Int64(i + 1) * 2, "charge \(i + 1): the balance read saw \(seen)")
+                    if seen != 1_000 - Int64(i + 1) * 2 { break }
+                }
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
+            await db.close()
+            try outcome.get()
+        }
+    }
+}
