@@ -277,6 +277,9 @@ struct InvoiceTests {
             #expect(throws: InvoiceError.invalidCursor("12x")) { try InvoiceCursor.parse("12x") }
             #expect(try await invoices.invoice(id: 999_999) == nil)
             #expect(try await invoices.invoice(provider: "stripe", providerInvoiceID: "IN_A") == nil, "ids are case-sensitive")
+
+            // Every customer's, by status; a status no invoice has counts 0.
+            #expect(try await invoices.countByStatus() == [.draft: 0, .open: 1, .paid: 5, .void: 0, .uncollectible: 0])
         }
     }
 

@@ -157,7 +157,75 @@ struct ServeMetricsTests {
         }
     }
 
+    /// The invoice gauges are counted at each scrape, whatever process recorded the
+    /// invoices: every status is a series from the first scrape (0 when no invoice has
+    /// it), and a payment moves an invoice from `open` to `paid` by the next scrape.
+    @Test(arguments: Backend.allCases)
+    func invoiceCountsByStatusAreSampledAtEachScrape(_ backend: Backend) async throws {
+        try await withServer(backend) { http, db, _ in
+            let statuses = ["draft", "open", "paid", "void", "uncollectible"]
+            let before = try await http.get("/metrics")
+            #expect(before.text.contains("# TYPE strata_invoices gauge"), "\(before.text.prefix(400))")
+            let empty = PrometheusText(before.text)
+            for status in statuses {
+                #expect(empty["strata_invoices", ["status": status]] == 0, "\(status)")
+            }
+
+            // One draft, one open, two paid and one void invoice, through the webhook endpoint.
+            try await ServeInvoiceTests.subscribe(["ivy"], db: db)
+            let specs: [(String, String, String)] = [
+                ("in_m1", "invoice.created", "draft"), ("in_m2", "invoice.finalized", "open"),
+                ("in_m3", "invoice.payment_succeeded", "paid"), ("in_m4", "invoice.payment_succeeded", "paid"),
+                // The handled events record the status their invoice carries, a void one too.
+                ("in_m5", "invoice.finalized", "void"),
+            ]
+            for (n, (invoice, type, status)) in specs.enumerated() {
+                let payload = Self.invoiceEvent(id: "evt_\(invoice)", type: type, invoice: invoice, status: status,
+                                                created: InvoiceTests.t0 + Int64(n))
+                #expect(try await Self.deliver(payload, http: http).status == 200)
+            }
+            let counts = try await Self.waitForInvoiceCounts(["draft": 1, "open": 1, "paid": 2, "void": 1, "uncollectible": 0],
+                                                             http: http)
+            #expect(counts == ["draft": 1, "open": 1, "paid": 2, "void": 1, "uncollectible": 0])
+            let stored: Int64 = try await db.withConnection { try $0.queryFirst("SELECT COUNT(*) AS n FROM invoices")!.decode("n") }
+            #expect(stored == 5)
+
+            // The open invoice is paid: the next scrape counts it as paid.
+            let payment = Self.invoiceEvent(id: "evt_in_m2_paid", type: "invoice.payment_succeeded", invoice: "in_m2", status: "paid",
+                                            created: InvoiceTests.t0 + 20)
+            #expect(try await Self.deliver(payment, http: http).status == 200)
+            let after = try await Self.waitForInvoiceCounts(["draft": 1, "open": 0, "paid": 3, "void": 1, "uncollectible": 0],
+                                                            http: http)
+            #expect(after == ["draft": 1, "open": 0, "paid": 3, "void": 1, "uncollectible": 0])
+            #expect(!(try await http.get("/metrics").text.contains("ivy")), "a customer id became a label")
+        }
+    }
+
     // MARK: Helpers
+
+    /// A Stripe invoice event of ivy's, its invoice in `status` (paid in full when paid).
+    static func invoiceEvent(id: String, type: String, invoice: String, status: String, created: Int64) -> String {
+        var object = InvoiceTests.invoiceObject(id: invoice, customer: "cus_ivy", status: status,
+                                                amountPaid: status == "paid" ? 4900 : 0, created: InvoiceTests.t0,
+                                                finalizedAt: status == "draft" ? nil : InvoiceTests.t0 + 1)
+        object["metadata"] = ["customer": "ivy"]
+        return InvoiceTests.event(id: id, type: type, created: created, object: object)
+    }
+
+    /// The invoice gauges once they read `expected` (scraping every 200 ms, at most 30 s), or the last read.
+    static func waitForInvoiceCounts(_ expected: [String: Double], http: HTTPClient) async throws -> [String: Double] {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var counts: [String: Double] = [:]
+        while ContinuousClock.now < deadline {
+            let m = PrometheusText(try await http.get("/metrics").text)
+            counts = Dictionary(uniqueKeysWithValues: m.samples("strata_invoices", matching: [:]).compactMap { sample in
+                sample.labels["status"].map { ($0, sample.value) }
+            })
+            if counts == expected { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return counts
+    }
 
     static func checkout(id: String, customer: String, package: String) -> String {
         """

@@ -17,7 +17,8 @@ import StrataSQL
 ///
 /// **Reading.** ``list(customer:limit:after:)`` pages a customer's invoices newest first
 /// (by the provider's creation time, then id) with an ``InvoiceCursor``;
-/// ``invoice(id:)`` returns one with its lines.
+/// ``invoice(id:)`` returns one with its lines; ``countByStatus()`` counts them all by
+/// status (the `/metrics` gauge).
 ///
 /// ```swift
 /// let invoices = InvoiceService(database: db, clock: SystemClock(), logger: logger)
@@ -94,6 +95,29 @@ public struct InvoiceService: Sendable {
     /// - Throws: ``DatabaseError``.
     public func invoice(provider: String, providerInvoiceID: String) async throws -> InvoiceDetail? {
         try await detail(where: "i.provider = \(provider) AND i.provider_invoice_id = \(providerInvoiceID)")
+    }
+
+    /// How many invoices are in each status, over every customer: every status is a key,
+    /// `0` when no invoice has it.
+    ///
+    /// One grouped count, cheap enough to run at each scrape of `/metrics`.
+    ///
+    /// ```swift
+    /// let counts = try await invoices.countByStatus()
+    /// counts[.open]   // invoices finalized and not yet paid, voided or written off
+    /// ```
+    ///
+    /// - Throws: ``DatabaseError``.
+    public func countByStatus() async throws -> [InvoiceStatus: Int64] {
+        try await database.withConnection { conn in
+            var counts = Dictionary(uniqueKeysWithValues: InvoiceStatus.allCases.map { ($0, Int64(0)) })
+            for row in try conn.query("SELECT status, COUNT(*) AS n FROM invoices GROUP BY status") {
+                // The schema's CHECK admits only the five statuses; anything else is not counted.
+                guard let status = InvoiceStatus(rawValue: try row.decode("status", as: String.self)) else { continue }
+                counts[status] = try row.decode("n", as: Int64.self)
+            }
+            return counts
+        }
     }
 
     private func detail(where condition: SQLQuery) async throws -> InvoiceDetail? {

@@ -1,5 +1,6 @@
 import Metrics
 import Prometheus
+import StrataBilling
 import StrataSQL
 
 /// The metrics of one `strata serve` process, kept in Prometheus's registry and shown
@@ -8,8 +9,9 @@ import StrataSQL
 /// Two kinds of series land in ``registry``:
 /// - those the libraries and the HTTP layer record through swift-metrics' API (charges,
 ///   credits, webhook events, requests), once ``factory`` is the bootstrapped backend;
-/// - gauges sampled at each scrape (``sample(pool:deadLetters:)``): the database pool
-///   and the depth of the dead-letter queue, registered here directly with their help
+/// - gauges sampled at each scrape (``sample(pool:deadLetters:)``,
+///   ``sample(invoicesByStatus:)``): the database pool, the depth of the dead-letter
+///   queue and the invoices in each status, registered here directly with their help
 ///   text, so they are there whatever was bootstrapped.
 ///
 /// Only the CLI bootstraps, once per process, before it makes the server (services make
@@ -37,6 +39,8 @@ public struct ServeMetrics: Sendable {
     private let poolWaiting: Prometheus.Gauge
     private let poolMax: Prometheus.Gauge
     private let deadLetters: Prometheus.Gauge
+    /// One series a status, all five from the start, so a status no invoice has yet reads 0.
+    private let invoices: [InvoiceStatus: Prometheus.Gauge]
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -52,6 +56,10 @@ public struct ServeMetrics: Sendable {
         poolMax = registry.makeGauge(descriptor: gauge("db_pool", "max_connections", "The most connections the database pool opens."))
         deadLetters = registry.makeGauge(descriptor: gauge(
             "webhook", "dead_letter_events", "Webhook events in the dead-letter queue (state dead)."))
+        let invoiceCount = gauge("", "invoices", "Provider invoices recorded from webhook events, by status.")
+        invoices = Dictionary(uniqueKeysWithValues: InvoiceStatus.allCases.map { status in
+            (status, registry.makeGauge(descriptor: invoiceCount, labels: [("status", status.rawValue)]))
+        })
     }
 
     /// The swift-metrics backend that records into ``registry``, with the request
@@ -70,6 +78,14 @@ public struct ServeMetrics: Sendable {
         poolWaiting.set(Int64(pool.waiting))
         poolMax.set(Int64(pool.maxConnections))
         if let depth { deadLetters.set(depth) }
+    }
+
+    /// Sets the invoice gauges from ``InvoiceService/countByStatus()``; a status the
+    /// counts lack keeps its last value.
+    func sample(invoicesByStatus counts: [InvoiceStatus: Int64]) {
+        for (status, count) in counts {
+            invoices[status]?.set(count)
+        }
     }
 
     /// Every series in Prometheus's text format.

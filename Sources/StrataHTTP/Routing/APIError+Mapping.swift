@@ -31,6 +31,12 @@ extension APIError {
             case .invalidQuantity: self = APIError(.badRequest, "INVALID_REQUEST", e.description)
             case .usageOverflow: self = APIError(.unprocessableContent, "BILLING_USAGE_OVERFLOW", e.description)
             }
+        case let e as InvoiceError:
+            switch e {
+            case .unknownCustomer: self = APIError(.notFound, "BILLING_CUSTOMER_NOT_FOUND", e.description)
+            case .invalidCursor, .invalidLimit: self = APIError(.badRequest, "INVALID_REQUEST", e.description)
+            case .invalidInvoice: self = APIError(.badRequest, "INVALID_REQUEST", e.description)
+            }
         case let e as ReconciliationError:
             self = APIError(.badRequest, "INVALID_REQUEST", e.description)
         case let e as IdempotencyError:

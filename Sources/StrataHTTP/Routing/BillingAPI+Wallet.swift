@@ -2,7 +2,7 @@ import Hummingbird
 import StrataBilling
 
 extension BillingAPI {
-    /// Transactions per page of `GET /billing/wallet` when `limit` is not given, and the most.
+    /// Rows per page of `GET /billing/wallet` (and the other paged routes) when `limit` is not given, and the most.
     static let defaultPageSize = 20
     static let maxPageSize = 100
 
@@ -39,22 +39,24 @@ extension BillingAPI {
 
     /// `limit` (1 to ``maxPageSize``, default ``defaultPageSize``) and `cursor` of a ledger page.
     static func page(of request: Request) throws -> (limit: Int, before: Int64?) {
-        let query = request.uri.queryParameters
-        var limit = defaultPageSize
-        if let text = query["limit"] {
-            guard let n = Int(text), (1...maxPageSize).contains(n) else {
-                throw APIError.badRequest("INVALID_REQUEST", "limit must be an integer from 1 to \(maxPageSize)")
-            }
-            limit = n
-        }
+        let limit = try pageLimit(of: request)
         var before: Int64?
-        if let text = query["cursor"] {
+        if let text = request.uri.queryParameters["cursor"] {
             guard let n = Int64(text), n > 0 else {
                 throw APIError.badRequest("INVALID_REQUEST", "cursor must be a next_cursor this route returned")
             }
             before = n
         }
         return (limit, before)
+    }
+
+    /// The `limit` of a page: 1 to ``maxPageSize``, ``defaultPageSize`` when not given.
+    static func pageLimit(of request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters["limit"] else { return defaultPageSize }
+        guard let n = Int(text), (1...maxPageSize).contains(n) else {
+            throw APIError.badRequest("INVALID_REQUEST", "limit must be an integer from 1 to \(maxPageSize)")
+        }
+        return n
     }
 
     /// One page of the caller's ledger and the cursor of the next (`nil` on the last).

@@ -20,6 +20,8 @@ import StrataSQL
 /// | `GET /billing/wallet?limit=&cursor=` | customer | ``WalletBody`` (the wallet is created at 0 on first sight) |
 /// | `GET /billing/history?kind=&limit=&cursor=` | customer | ``HistoryBody`` (the ledger, or one kind of row) |
 /// | `POST /billing/charges` | customer | `201` ``ChargeBody``; `200` with `replay: true` for a run already charged |
+/// | `GET /billing/invoices?limit=&cursor=&customer=` | customer (`customer`: admin) | ``InvoiceListBody``, newest first |
+/// | `GET /billing/invoices/{id}` | customer (any invoice: admin) | ``InvoiceDetailBody``; another customer's is `404` |
 /// | `GET /billing/subscription` | customer | ``SubscriptionBody``; `404 BILLING_NO_SUBSCRIPTION` |
 /// | `GET /billing/usage`, `POST /billing/usage` `{"quantity"}` | customer | ``UsageBody`` |
 /// | `GET /billing/access` | customer | ``AccessBody``: full, grace with days left, restricted |
@@ -41,6 +43,7 @@ public struct BillingAPI: Sendable {
     let subscriptions: SubscriptionService
     let usageService: UsageService
     let grace: GracePeriodService
+    let invoiceService: InvoiceService
     let inbox: WebhookInbox
     let reconciliation: ReconciliationService
     let authenticator: BearerAuthenticator
@@ -62,6 +65,7 @@ public struct BillingAPI: Sendable {
         subscriptions = SubscriptionService(database: database, clock: clock, logger: logger)
         usageService = UsageService(database: database, clock: clock, logger: logger)
         grace = GracePeriodService(database: database, clock: clock, logger: logger)
+        invoiceService = InvoiceService(database: database, clock: clock, logger: logger)
         inbox = WebhookInbox(database: database, clock: clock, logger: logger, secret: webhookSecret)
         reconciliation = ReconciliationService(database: database, clock: clock, logger: logger)
         self.database = database
@@ -85,6 +89,8 @@ public struct BillingAPI: Sendable {
         router.get("/billing/wallet") { request, context in try await wallet(request, context) }
         router.post("/billing/charges") { request, context in try await charge(request, context) }
         router.get("/billing/history") { request, context in try await history(request, context) }
+        router.get("/billing/invoices") { request, context in try await invoices(request, context) }
+        router.get("/billing/invoices/:id") { request, context in try await invoice(request, context) }
         router.get("/billing/subscription") { request, context in try await subscription(request, context) }
         router.get("/billing/usage") { request, context in try await usage(request, context) }
         router.post("/billing/usage") { request, context in try await recordUsage(request, context) }
