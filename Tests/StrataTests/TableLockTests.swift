@@ -114,13 +114,16 @@ import Testing
     @Test(arguments: Backend.allCases)
     func aLongRunRenewsItsLease(_ backend: Backend) async throws {
         let marker = uniqueName("tr")
-        let sleep = backend == .postgres ? "pg_sleep(8)" : "SLEEP(8)"
+        // Three-second leases over a twelve-second statement: four leases, renewed every
+        // second (a one-second lease lost its renewals on this 2-core machine under a
+        // full test run's load).
+        let sleep = backend == .postgres ? "pg_sleep(12)" : "SLEEP(12)"
         let fixture = try MigrationFixture([
             "1_slow.up.sql": "CREATE TABLE \(marker) (id INT NOT NULL);\nINSERT INTO \(marker) (id) SELECT 1 FROM (SELECT \(sleep) AS s) AS slow;\n",
             "1_slow.down.sql": "DROP TABLE \(marker);\n",
         ])
         try await withFreshDatabase(backend) { db, url in
-            let args = ["migrate", "up", "--lock", "table", "--lock-lease", "1", "--lock-timeout", "60", "--migrations", fixture.root.path]
+            let args = ["migrate", "up", "--lock", "table", "--lock-lease", "3", "--lock-timeout", "60", "--migrations", fixture.root.path]
             let first = try StrataCLI.start(args, environment: ["DATABASE_URL": url.urlString])
             #expect(try await waitUntilRunning(db, backend, marker: marker), "the slow statement never ran")
             let second = try await StrataCLI.run(args, environment: ["DATABASE_URL": url.urlString])
@@ -163,7 +166,9 @@ import Testing
             let dialect = db.dialect
             try await db.withConnection { conn in
                 let name = "strata:fence-test"
-                let a = TableMigrationLock(name: name, dialect: dialect, lease: .seconds(1))
+                // A's lease is long enough that B's first wait surely ends inside it, also
+                // on a loaded machine; then the test waits it out.
+                let a = TableMigrationLock(name: name, dialect: dialect, lease: .seconds(4))
                 let b = TableMigrationLock(name: name, dialect: dialect, lease: .seconds(30))
                 try a.acquire(conn, timeout: .zero, onWait: {}, isCancelled: { false })
                 let history = try SchemaHistory(table: "strata_schema_history", dialect: dialect)
@@ -175,7 +180,7 @@ import Testing
                 // While A's lease runs, B waits and gives up.
                 let waited = migrationError { try b.acquire(conn, timeout: .milliseconds(300), onWait: {}, isCancelled: { false }) }
                 #expect(waited?.description.hasPrefix("lock timeout") == true, "\(String(describing: waited))")
-                Thread.sleep(forTimeInterval: 1.6)
+                Thread.sleep(forTimeInterval: 4.6)
                 try b.acquire(conn, timeout: .seconds(10), onWait: {}, isCancelled: { false })
                 #expect(try b.holder(conn)?.owner == b.owner)
 

@@ -126,7 +126,15 @@ struct SchemaHistory {
         return try rows.first?.decode("n", as: Int64.self) ?? 0 > 0
     }
 
+    /// Creates the table and its journal unless they exist. Asked first, not left to
+    /// `IF NOT EXISTS`: on a Galera node even a `CREATE TABLE` that finds its table runs
+    /// in total-order isolation on every node, and aborts the transaction another run is
+    /// committing there on the same table (its history write fails with 1213).
     func create(_ conn: any SQLConnection) throws {
+        guard try !exists(conn) else {
+            try journal.create(conn)
+            return
+        }
         let t = { dialect.columnType($0) }
         let q = try dialect.quoteIdentifier(table)
         let check = try dialect.quoteIdentifier("ck_\(table)_state".prefix(63).description)

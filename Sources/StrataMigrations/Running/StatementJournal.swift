@@ -46,7 +46,9 @@ struct StatementJournal {
         self.dialect = dialect
     }
 
+    /// Creates the table unless it exists (asked first: see ``SchemaHistory/create(_:)``).
     func create(_ conn: any SQLConnection) throws {
+        guard try !exists(conn) else { return }
         let t = { dialect.columnType($0) }
         let q = try dialect.quoteIdentifier(table)
         let check = try dialect.quoteIdentifier("ck_\(table)_state".prefix(63).description)
