@@ -1,4 +1,5 @@
 import Foundation
+import StrataBilling
 import StrataMigrations
 import StrataSQL
 import Testing
@@ -37,6 +38,20 @@ enum Cluster {
 
     static func pgbouncer(database: String? = nil) throws -> DatabaseURL {
         try DatabaseURL(rawURL("STRATA_PGBOUNCER_URL", database: database))
+    }
+
+    /// The audit context of the cluster tests' operations.
+    static let context = BillingContext(actor: "test:cluster")
+
+    /// Adds an active agent with its cost, through `db`.
+    static func addAgent(_ db: Database, key: String, cost: Int64) async throws {
+        let now = SystemClock().now()
+        try await db.withConnection { conn in
+            try conn.execute("""
+                INSERT INTO agent_costs (agent_key, display_name, credits_per_run, active, created_at, updated_at)
+                VALUES (\(key), \(key), \(cost), \(true), \(now), \(now))
+                """)
+        }
     }
 }
 

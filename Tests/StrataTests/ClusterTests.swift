@@ -12,19 +12,6 @@ import Testing
 /// lags its primary.
 @Suite("Cluster services", .serialized)
 struct ClusterTests {
-    static let context = BillingContext(actor: "test:cluster")
-
-    /// Adds an active agent with its cost, through `db`.
-    static func addAgent(_ db: Database, key: String, cost: Int64) async throws {
-        let now = SystemClock().now()
-        try await db.withConnection { conn in
-            try conn.execute("""
-                INSERT INTO agent_costs (agent_key, display_name, credits_per_run, active, created_at, updated_at)
-                VALUES (\(key), \(key), \(cost), \(true), \(now), \(now))
-                """)
-        }
-    }
-
     // MARK: Galera
 
     /// 1,000 charges of one wallet at once, spread over the three nodes: the balance
@@ -34,9 +21,9 @@ struct ClusterTests {
     @Test func aThousandChargesOverThreeNodesChargeExactlyWhatTheBalanceCovers() async throws {
         try await withGaleraDatabase(maxConnections: 4) { nodes, _ in
             let balance: Int64 = 1_000, cost: Int64 = 3, charges = 1_000
-            try await Self.addAgent(nodes[0], key: "galera_agent", cost: cost)
+            try await Cluster.addAgent(nodes[0], key: "galera_agent", cost: cost)
             let services = nodes.map { WalletService(database: $0, logger: TestLog.logger) }
-            try await services[0].grant(customer: "g-wallet", credits: balance, reason: "cluster test", context: Self.context)
+            try await services[0].grant(customer: "g-wallet", credits: balance, reason: "cluster test", context: Cluster.context)
             let outcomes = KeyCounter()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for i in 0..<charges {
@@ -44,7 +31,7 @@ struct ClusterTests {
                     group.addTask {
                         do {
                             try await service.charge(customer: "g-wallet", agentKey: "galera_agent", runID: "run-\(i)",
-                                                     context: Self.context)
+                                                     context: Cluster.context)
                             await outcomes.add("charged")
                         } catch WalletError.insufficientCredits {
                             await outcomes.add("refused")

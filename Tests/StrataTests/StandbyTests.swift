@@ -9,19 +9,6 @@ import Testing
 /// refuses writes.
 @Suite("Cluster services: hot standby")
 struct StandbyTests {
-    static let context = BillingContext(actor: "test:cluster")
-
-    /// Adds an active agent with its cost, through `db`.
-    static func addAgent(_ db: Database, key: String, cost: Int64) async throws {
-        let now = SystemClock().now()
-        try await db.withConnection { conn in
-            try conn.execute("""
-                INSERT INTO agent_costs (agent_key, display_name, credits_per_run, active, created_at, updated_at)
-                VALUES (\(key), \(key), \(cost), \(true), \(now), \(now))
-                """)
-        }
-    }
-
     // MARK: PostgreSQL hot standby
 
     /// With a standby configured, a charge followed at once by a balance read always sees
@@ -33,7 +20,7 @@ struct StandbyTests {
                               logger: TestLog.logger)
             let outcome: Result<Void, any Error>
             do {
-                try await Self.addAgent(db, key: "standby_agent", cost: 2)
+                try await Cluster.addAgent(db, key: "standby_agent", cost: 2)
                 // The standby replays the new database and its rows a moment later.
                 let deadline = ContinuousClock.now + .seconds(20)
                 var recovering = false, agents: [AgentCost] = []
@@ -48,9 +35,9 @@ struct StandbyTests {
                 #expect(recovering, "the replica is a standby in recovery")
                 #expect(agents.map(\.key) == ["standby_agent"], "the catalogue read from the standby")
                 let wallets = WalletService(database: db, logger: TestLog.logger)
-                try await wallets.grant(customer: "s-wallet", credits: 1_000, reason: "standby test", context: Self.context)
+                try await wallets.grant(customer: "s-wallet", credits: 1_000, reason: "standby test", context: Cluster.context)
                 for i in 0..<200 {
-                    try await wallets.charge(customer: "s-wallet", agentKey: "standby_agent", runID: "s-run-\(i)", context: Self.context)
+                    try await wallets.charge(customer: "s-wallet", agentKey: "standby_agent", runID: "s-run-\(i)", context: Cluster.context)
                     let seen = try await wallets.balance(customer: "s-wallet")
                     #expect(seen == 1_000 - Int64(i + 1) * 2, "charge \(i + 1): the balance read saw \(seen)")
                     if seen != 1_000 - Int64(i + 1) * 2 { break }
