@@ -76,6 +76,17 @@ struct ServeReconcileTests {
             #expect(scrape["strata_reconciliation_discrepancy_amount", ["unit": "credits"]] == 1000)
             #expect(scrape["strata_reconciliation_discrepancy_amount", ["unit": "minor_units"]] == 0)
             #expect(scrape["strata_reconciliation_runs_total"] == 2)
+
+            // A run made elsewhere (the CLI, another server: here this test's own service)
+            // shows at the next scrape: the gauges are read from the latest stored run.
+            _ = try await wallets.purchase(customer: "dora", packageID: "credits_1000", paymentReference: "cs_by_hand_2",
+                                           context: BillingContext(actor: "admin:test"))
+            let elsewhere = try await ReconciliationService(database: db, logger: TestLog.logger)
+                .run(since: SQLTimestamp(microsecondsSinceEpoch: 1_577_836_800_000_000), context: BillingContext(actor: "cli:test"))
+            #expect(elsewhere.discrepancies.count == 2)
+            let later = PrometheusText(try await http.get("/metrics").text)
+            #expect(later["strata_reconciliation_discrepancies"] == 2)
+            #expect(later["strata_reconciliation_discrepancy_amount", ["unit": "credits"]] == 2000)
         }
     }
 }

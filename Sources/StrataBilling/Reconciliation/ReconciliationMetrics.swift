@@ -36,8 +36,14 @@ struct ReconciliationMetrics: Sendable {
     func record(_ report: ReconciliationReport) {
         guard !report.isReplay else { return }
         runs.increment()
-        count.record(Int64(report.discrepancies.count))
-        credits.record(report.discrepancyCredits)
-        minorUnits.record(report.discrepancyMinorUnits)
+        show(count: Int64(report.discrepancies.count), credits: report.discrepancyCredits,
+             minorUnits: report.discrepancyMinorUnits)
+    }
+
+    /// Sets the gauges to a run's discrepancy count and amounts.
+    func show(count discrepancies: Int64, credits amountCredits: Int64, minorUnits amountMinorUnits: Int64) {
+        count.record(discrepancies)
+        credits.record(amountCredits)
+        minorUnits.record(amountMinorUnits)
     }
 }

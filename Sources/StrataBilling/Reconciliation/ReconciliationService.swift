@@ -70,6 +70,23 @@ public struct ReconciliationService: Sendable {
         self.metrics = ReconciliationMetrics()
     }
 
+    /// Sets the gauges of the last reconciliation from the latest stored run, whichever
+    /// process made it (a `strata reconcile` from the CLI, or another server): for a
+    /// scrape of `/metrics`. Nothing is set before the first run.
+    ///
+    /// - Throws: ``DatabaseError``.
+    public func sampleLatestRun() async throws {
+        let latest: (count: Int64, credits: Int64, minorUnits: Int64)? = try await database.withConnection { conn in
+            guard let row = try conn.queryFirst("""
+                SELECT discrepancy_count, discrepancy_credits, discrepancy_minor_units
+                FROM reconciliation_runs ORDER BY id DESC LIMIT 1
+                """) else { return nil }
+            return (try row.decode("discrepancy_count"), try row.decode("discrepancy_credits"),
+                    try row.decode("discrepancy_minor_units"))
+        }
+        if let latest { metrics.show(count: latest.count, credits: latest.credits, minorUnits: latest.minorUnits) }
+    }
+
     /// Checks a period, stores the run and audits what it found for the first time.
     ///
     /// - Parameters:
