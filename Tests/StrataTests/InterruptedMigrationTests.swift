@@ -187,7 +187,7 @@ import Testing
             defer { _ = silent.stop() }
             let (process, out, err) = try StrataCLI.start(
                 ["migrate", "status", "--migrations", projectRoot.appendingPathComponent("migrations").path],
-                environment: ["DATABASE_URL": "postgres://strata:s3cr3t@127.0.0.1:\(silent.port)/strata?connect_timeout=30"])
+                environment: ["DATABASE_URL": "postgres://strata:s3cr3t@127.0.0.1:\(silent.port)/strata?connect_timeout=120"])
             // Once it connects, the command runs (and its signal handlers are in place).
             let deadline = ContinuousClock.now + .seconds(30)
             while !silent.hasAccepted && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
@@ -197,8 +197,10 @@ import Testing
             try await Task.sleep(for: .milliseconds(500))
             guard process.isRunning else {
                 let r = await StrataCLI.finish(process, out, err)
+                // A test task starved past the connect timeout (a full run starts every
+                // suite at once on 2 cores) finds the command ended by the timeout itself.
+                if r.stderr.contains("no answer within") { continue }
                 #expect(r.status == 143, "\(r.stderr)")
-                if attempt == 3 { Issue.record("the first signal stopped the command each time: the second one was never needed") }
                 continue
             }
             let sent = ContinuousClock.now
@@ -211,6 +213,7 @@ import Testing
             #expect(r.stderr.contains("SIGTERM received") && !r.stderr.contains("s3cr3t"), "\(r.stderr)")
             return
         }
+        Issue.record("in 3 attempts the command ended before the second signal: it was never needed")
     }
 
     /// `kill -9` during a statement that changes rows: the server rolls the abandoned

@@ -182,9 +182,10 @@ import Testing
             let dialect = db.dialect
             try await db.withConnection { conn in
                 let name = "strata:fence-test"
-                // A's lease is long enough that B's first wait surely ends inside it, also
-                // on a loaded machine; then the test waits it out.
-                let a = TableMigrationLock(name: name, dialect: dialect, lease: .seconds(4))
+                // A's lease is long (B's first wait surely ends inside it, also on a loaded
+                // machine, where even 4 s went by between two statements of this thread);
+                // then the test ends it by setting its expiry into the past.
+                let a = TableMigrationLock(name: name, dialect: dialect, lease: .seconds(120))
                 let b = TableMigrationLock(name: name, dialect: dialect, lease: .seconds(30))
                 try a.acquire(conn, timeout: .zero, onWait: {}, isCancelled: { false })
                 let history = try SchemaHistory(table: "strata_schema_history", dialect: dialect)
@@ -196,7 +197,7 @@ import Testing
                 // While A's lease runs, B waits and gives up.
                 let waited = migrationError { try b.acquire(conn, timeout: .milliseconds(300), onWait: {}, isCancelled: { false }) }
                 #expect(waited?.description.hasPrefix("lock timeout") == true, "\(String(describing: waited))")
-                Thread.sleep(forTimeInterval: 4.6)
+                try conn.execute("UPDATE strata_migration_lock SET expires_at = \(dialect.serverTime(after: .seconds(-1)))")
                 try b.acquire(conn, timeout: .seconds(10), onWait: {}, isCancelled: { false })
                 #expect(try b.holder(conn)?.owner == b.owner)
 
