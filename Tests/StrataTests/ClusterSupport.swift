@@ -18,11 +18,7 @@ enum Cluster {
         guard let raw = ProcessInfo.processInfo.environment[variable], !raw.isEmpty else {
             throw ClusterMissing(variable: variable)
         }
-        guard let database else { return raw }
-        let query = raw.firstIndex(of: "?").map { String(raw[$0...]) } ?? ""
-        let base = raw.firstIndex(of: "?").map { String(raw[..<$0]) } ?? raw
-        guard let slash = base.lastIndex(of: "/") else { return raw }
-        return String(base[...slash]) + database + query
+        return database.map { urlText(raw, database: $0) } ?? raw
     }
 
     static func galeraVariable(_ node: Int) -> String { "STRATA_GALERA_URL_\(node)" }

@@ -202,9 +202,14 @@ extension Backend {
         guard let raw = ProcessInfo.processInfo.environment[variable], !raw.isEmpty else {
             throw TestServerMissing(variable: variable)
         }
-        let query = raw.firstIndex(of: "?").map { String(raw[$0...]) } ?? ""
-        let base = raw.firstIndex(of: "?").map { String(raw[..<$0]) } ?? raw
-        guard let slash = base.lastIndex(of: "/") else { return raw }
-        return String(base[...slash]) + database + query
+        return urlText(raw, database: database)
     }
+}
+
+/// A database URL's text, password included, pointed at another database (its query kept).
+func urlText(_ raw: String, database: String) -> String {
+    let query = raw.firstIndex(of: "?").map { String(raw[$0...]) } ?? ""
+    let base = raw.firstIndex(of: "?").map { String(raw[..<$0]) } ?? raw
+    guard let slash = base.lastIndex(of: "/") else { return raw }
+    return String(base[...slash]) + database + query
 }
