@@ -1,4 +1,5 @@
 internal import CMariaDB
+import Foundation
 import Logging
 import StrataSQL
 
@@ -15,6 +16,11 @@ import StrataSQL
 /// next statement. So the cancel stays requested until the lease that asked for it ends
 /// (``forget()``), and a statement that keeps waiting for the server while a cancel is
 /// requested is killed again, once a second (``MySQLSocketWait``).
+///
+/// ``cancel()`` returns at once: the side connection is opened on a thread of its own,
+/// since the caller may be a signal handler's queue or an event loop, and connecting to
+/// a loaded server can take seconds. The lease's end (``forget()``) waits for a kill in
+/// flight, so a kill sent late never reaches the next lease's statement.
 final class MySQLCanceller: SQLCanceller, Sendable {
     /// A statement still waiting this long after the last kill is killed again.
     static let repeatAfter: Duration = .seconds(1)
@@ -28,6 +34,8 @@ final class MySQLCanceller: SQLCanceller, Sendable {
         var lastKill: ContinuousClock.Instant?
     }
     private let request = StrataMutex(Request())
+    /// Held while a kill is sent and while the lease's request is forgotten.
+    private let sending = StrataMutex(())
 
     init(endpoint: MySQLEndpoint, threadID: UInt, logger: Logger) {
         self.endpoint = endpoint
@@ -39,11 +47,16 @@ final class MySQLCanceller: SQLCanceller, Sendable {
     /// that follow in the same lease.
     func cancel() {
         request.withLock { $0.requested = true }
-        kill()
+        Thread.detachNewThread { [self] in
+            sending.withLock { _ in
+                // The lease may have ended while this thread started.
+                if request.withLock({ $0.requested }) { send() }
+            }
+        }
     }
 
     func forget() {
-        request.withLock { $0 = Request() }
+        sending.withLock { _ in request.withLock { $0 = Request() } }
     }
 
     /// Whether a statement waiting for the server now should be killed: a cancel is
@@ -57,8 +70,13 @@ final class MySQLCanceller: SQLCanceller, Sendable {
         }
     }
 
-    /// Sends `KILL QUERY` for the connection's thread over a side connection.
+    /// Sends `KILL QUERY` for the connection's thread over a side connection, from the
+    /// connection's own thread (its statement is waiting, so its lease cannot end).
     func kill() {
+        sending.withLock { _ in send() }
+    }
+
+    private func send() {
         request.withLock { $0.lastKill = .now }
         do {
             // No default database: the kill must work even if that database is gone.

@@ -45,6 +45,9 @@ final class PostgresStatementWatch: Sendable {
         state.withLock { $0.requested = false }
     }
 
+    /// Whether the lease still asks for a cancel.
+    var isRequested: Bool { state.withLock { $0.requested } }
+
     enum Next { case stop, wait, cancelAgain }
 
     /// What the watcher does now: stop once the lease is over, cancel again a statement

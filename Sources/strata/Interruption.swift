@@ -52,11 +52,12 @@ enum Interruption {
         }
         let name = name(signo)
         FileHandle.standardError.write(Data("strata: \(name) received: cancelling the running statement and stopping (send it again to exit at once)\n".utf8))
-        cancel()
+        // Counted from the signal, whatever the cancel below costs.
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(patience)) {
             FileHandle.standardError.write(Data("strata: error: interrupted by \(name), and the command did not stop within \(patience) seconds: exiting\n".utf8))
             _exit(128 + signo)
         }
+        cancel()
     }
 
     /// The signal's name, for messages.

@@ -67,6 +67,7 @@ func withGaleraDatabase<T: Sendable>(
     _ body: @escaping @Sendable ([Database], String) async throws -> T
 ) async throws -> T {
     let name = uniqueName("strata_g")
+    try await waitUntilGaleraIsSynced()
     let admin = Database(url: try Cluster.galera(1), maxConnections: 1, logger: TestLog.logger)
     try await admin.withConnection { try $0.executeUnprepared("CREATE DATABASE \(name)") }
     var nodes: [Database] = []
@@ -90,6 +91,35 @@ func withGaleraDatabase<T: Sendable>(
     try? await admin.withConnection { try $0.executeUnprepared("DROP DATABASE IF EXISTS \(name)") }
     await admin.close()
     return try result.get()
+}
+
+/// Waits (at most 90 s) until every Galera node is `Synced` in a cluster of all of them,
+/// so that a test starts on a whole cluster (a node a loaded machine starved, or one a
+/// test stopped, may still be joining); fails naming the nodes that are not.
+func waitUntilGaleraIsSynced() async throws {
+    let deadline = ContinuousClock.now + .seconds(90)
+    var states: [String] = []
+    while true {
+        states = []
+        for n in 1...Cluster.galeraNodes {
+            let db = Database(url: try Cluster.galera(n), maxConnections: 1, logger: TestLog.logger)
+            let state = try? await db.withConnection { conn -> String in
+                let row = try conn.queryFirst("""
+                    SELECT (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE_COMMENT') AS state,
+                           (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_CLUSTER_SIZE') AS size
+                    """)
+                return "\(try row?.decode("state", as: String?.self) ?? "?") \(try row?.decode("size", as: String?.self) ?? "?")"
+            }
+            await db.close()
+            states.append(state ?? "unreachable")
+        }
+        if states.allSatisfy({ $0 == "Synced \(Cluster.galeraNodes)" }) { return }
+        guard ContinuousClock.now < deadline else { break }
+        try await Task.sleep(for: .milliseconds(250))
+    }
+    let shown = states.enumerated().map { "node \($0.offset + 1): \($0.element)" }.joined(separator: ", ")
+    Issue.record("the Galera cluster is not whole after 90 s: \(shown)")
+    throw DatabaseError(.other, message: "the Galera cluster is not whole: \(shown)")
 }
 
 /// Waits (at most 20 s) until `db` connects and answers.

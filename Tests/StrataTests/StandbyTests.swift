@@ -21,17 +21,26 @@ struct StandbyTests {
             let outcome: Result<Void, any Error>
             do {
                 try await Cluster.addAgent(db, key: "standby_agent", cost: 2)
-                // The standby replays the new database and its rows a moment later.
-                let deadline = ContinuousClock.now + .seconds(20)
-                var recovering = false, agents: [AgentCost] = []
+                // The standby replays the new database and its rows a little later: once it
+                // has replayed the primary's WAL up to here, the catalogue read from it must
+                // show the agent. (Bounded generously: a standby replaying a busy primary's
+                // WAL on a small machine can be seconds behind.)
+                let written: String = try await db.withConnection {
+                    try $0.queryFirst("SELECT pg_current_wal_lsn()::text AS lsn")!.decode("lsn")
+                }
+                let deadline = ContinuousClock.now + .seconds(120)
+                var recovering = false, replayed = false
                 while ContinuousClock.now < deadline {
-                    recovering = (try? await db.replica!.withConnection {
-                        try $0.queryFirst("SELECT pg_is_in_recovery() AS r")?.decode("r", as: Bool.self)
-                    }) ?? false
-                    agents = (try? await AgentCatalogue(database: db).list()) ?? []
-                    if recovering && !agents.isEmpty { break }
+                    let seen = try? await db.replica!.withConnection { conn -> (Bool, Bool) in
+                        let row = try conn.queryFirst("SELECT pg_is_in_recovery() AS r, pg_last_wal_replay_lsn() >= \(written)::pg_lsn AS done")!
+                        return (try row.decode("r"), try row.decode("done"))
+                    }
+                    if let seen { (recovering, replayed) = seen }
+                    if recovering && replayed { break }
                     try await Task.sleep(for: .milliseconds(50))
                 }
+                #expect(replayed, "the standby replayed the primary's WAL up to \(written) within 120 s")
+                let agents = try await AgentCatalogue(database: db).list()
                 #expect(recovering, "the replica is a standby in recovery")
                 #expect(agents.map(\.key) == ["standby_agent"], "the catalogue read from the standby")
                 let wallets = WalletService(database: db, logger: TestLog.logger)

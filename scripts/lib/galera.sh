@@ -76,7 +76,11 @@ wsrep_cluster_address = gcomm://$peers
 wsrep_node_name = node$node
 wsrep_node_address = 127.0.0.1:$g
 wsrep_node_incoming_address = 127.0.0.1:$(galera_port "$node")
-wsrep_provider_options = "gmcast.listen_addr=tcp://127.0.0.1:$g;ist.recv_addr=127.0.0.1:$((g + 1));gcache.size=64M"
+# Patient failure detection: three nodes and a test suite share two cores here, and a
+# node starved of CPU for the default 5 s would be declared dead and leave the
+# cluster mid-test (a stopped node says goodbye, so stopping one is as quick as ever);
+# a causal read (wsrep_sync_wait) waits as long for a slow applier.
+wsrep_provider_options = "gmcast.listen_addr=tcp://127.0.0.1:$g;ist.recv_addr=127.0.0.1:$((g + 1));gcache.size=64M;evs.suspect_timeout=PT20S;evs.inactive_timeout=PT40S;evs.install_timeout=PT40S;repl.causal_read_timeout=PT60S"
 wsrep_sst_method = rsync
 wsrep_sst_receive_address = 127.0.0.1:$((g + 2))
 EOF
