@@ -29,6 +29,12 @@ public struct PostgresDialect: SQLDialect {
         """
     }
 
+    /// The transaction-level advisory lock on the key of ``tryLockQuery(name:)``: the two
+    /// exclude each other.
+    public func tryTransactionLockQuery(name: String) -> SQLQuery? {
+        "SELECT pg_try_advisory_xact_lock(hashtextextended(\(name), 0)) AS acquired"
+    }
+
     public func releaseLockQuery(name: String) -> SQLQuery {
         "SELECT pg_advisory_unlock(hashtextextended(\(name), 0)) AS released"
     }

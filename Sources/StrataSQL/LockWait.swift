@@ -1,6 +1,6 @@
 import Foundation
 
-/// How a wait for a session-level named lock ended (``SQLConnection/waitForLock(name:timeout:onWait:isCancelled:)``).
+/// How a wait for a session-level named lock ended (``SQLConnection/waitForLock(name:scope:timeout:onWait:isCancelled:)``).
 public enum LockWait: Sendable, Equatable {
     case acquired
     /// Another session still held it when the timeout passed.
@@ -9,9 +9,18 @@ public enum LockWait: Sendable, Equatable {
     case cancelled
 }
 
+/// How long a named lock lasts (``SQLConnection/tryLock(name:scope:)``).
+public enum LockScope: Sendable {
+    /// Until released or the session ends.
+    case session
+    /// Until the transaction it was taken in ends (``SQLDialect/tryTransactionLockQuery(name:)``).
+    case transaction
+}
+
 extension SQLConnection {
     /// Waits up to `timeout` for a session-level named lock (PostgreSQL advisory lock,
-    /// MySQL `GET_LOCK`), trying again with a pause that grows from 20 ms to 250 ms.
+    /// MySQL `GET_LOCK`), or with `scope` `.transaction` one that lasts as long as the
+    /// open transaction, trying again with a pause that grows from 20 ms to 250 ms.
     ///
     /// The server releases such a lock when the session ends, so a killed holder never
     /// leaves it behind. The pause keeps a long wait cheap; the connection's own thread
@@ -22,13 +31,13 @@ extension SQLConnection {
     ///   - onWait: called once, when the first try finds the lock taken.
     ///   - isCancelled: asked after each try; `true` stops the wait at once.
     /// - Throws: ``DatabaseError`` from a try.
-    public func waitForLock(name: String, timeout: Duration, onWait: () -> Void,
+    public func waitForLock(name: String, scope: LockScope = .session, timeout: Duration, onWait: () -> Void,
                             isCancelled: () -> Bool) throws -> LockWait {
         let deadline = ContinuousClock.now + timeout
         var waited = false
         var pause = Duration.milliseconds(20)
         while true {
-            if try tryLock(name: name) { return .acquired }
+            if try tryLock(name: name, scope: scope) { return .acquired }
             if isCancelled() { return .cancelled }
             if ContinuousClock.now >= deadline { return .timedOut }
             if !waited {

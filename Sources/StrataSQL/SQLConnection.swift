@@ -168,9 +168,20 @@ extension SQLConnection {
         return id
     }
 
-    /// Tries once to take a session-level named lock.
-    public func tryLock(name: String) throws -> Bool {
-        guard let row = try execute(dialect.tryLockQuery(name: name)).rows.first else { return false }
+    /// Tries once to take a named lock: a session-level one, or with `scope`
+    /// `.transaction` one the server releases at the end of the open transaction.
+    public func tryLock(name: String, scope: LockScope = .session) throws -> Bool {
+        let query: SQLQuery
+        switch scope {
+        case .session:
+            query = dialect.tryLockQuery(name: name)
+        case .transaction:
+            guard let q = dialect.tryTransactionLockQuery(name: name) else {
+                throw DatabaseError(.other, message: "\(dialect.backend.rawValue) has no transaction-level named lock")
+            }
+            query = q
+        }
+        guard let row = try execute(query).rows.first else { return false }
         return (try? row.decode("acquired", as: Bool.self)) ?? false
     }
 

@@ -94,6 +94,12 @@ public protocol SQLDialect: Sendable {
     /// the server cannot tell cheaply. Default: `nil`.
     func lockHolderQuery(name: String) -> SQLQuery?
 
+    /// A statement that tries once, inside a transaction, to take a named lock that the
+    /// server releases when the transaction ends, answering in a column `acquired`; `nil`
+    /// where the server has none. Such a lock holds behind a transaction pooler, where a
+    /// session lock does not. Default: `nil`.
+    func tryTransactionLockQuery(name: String) -> SQLQuery?
+
     /// The server's clock, `after` from now, as a UTC instant with microseconds that a
     /// ``SQLColumnType/timestamp`` column stores and compares: for leases that clients on
     /// several machines must judge by one clock. The clock is read when the statement
@@ -115,6 +121,7 @@ extension SQLDialect {
     public var migrationSessionSetup: [String] { [] }
     public var currentSchemaExpression: String { "current_schema()" }
     public func lockHolderQuery(name: String) -> SQLQuery? { nil }
+    public func tryTransactionLockQuery(name: String) -> SQLQuery? { nil }
 
     public func serverTime(after: Duration) -> SQLQuery {
         after == .zero ? "clock_timestamp()" : "(clock_timestamp() + make_interval(secs => \(after.seconds)))"

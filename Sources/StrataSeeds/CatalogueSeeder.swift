@@ -121,12 +121,8 @@ public struct CatalogueSeeder: Sendable {
             let logger = logger
             reports = try await CancellationFlag.tracking { cancelled in
                 try await database.withConnection { conn in
-                    try lock.acquire(conn, onWait: { logger.info("waiting for the seed lock held by another run") },
-                                     isCancelled: { cancelled.isSet })
-                    defer { lock.release(conn) }
-                    // DDL, which MySQL commits at once: under the lock, before the transaction.
-                    try history.create(conn)
-                    return try Self.transaction(on: conn, attempts: attempts, logger: logger) { conn in
+                    let onWait = { logger.info("waiting for the seed lock held by another run") }
+                    let load: (any SQLConnection) throws -> [SeedReport] = { conn in
                         let reports = try write(conn, { cancelled.isSet })
                         // A cancel between statements reached no statement: the load stops
                         // here, rolled back, instead of committing after the caller gave up.
@@ -135,6 +131,20 @@ public struct CatalogueSeeder: Sendable {
                         }
                         return reports
                     }
+                    if try SeedLock.isTransactionScoped(on: conn) {
+                        // Behind a transaction pooler: lock, history table and load in one
+                        // transaction, which keeps one server session.
+                        return try Self.transaction(on: conn, attempts: attempts, logger: logger) { conn in
+                            try lock.acquire(conn, scope: .transaction, onWait: onWait, isCancelled: { cancelled.isSet })
+                            try history.create(conn)
+                            return try load(conn)
+                        }
+                    }
+                    try lock.acquire(conn, onWait: onWait, isCancelled: { cancelled.isSet })
+                    defer { lock.release(conn) }
+                    // DDL, which MySQL commits at once: under the lock, before the transaction.
+                    try history.create(conn)
+                    return try Self.transaction(on: conn, attempts: attempts, logger: logger, load)
                 }
             }
         }

@@ -62,7 +62,8 @@ struct MigrationOptions: ParsableArguments {
         options.lockLease = .seconds(lockLease)
         options.allowOutOfOrder = outOfOrder
         options.directoryLabel = migrations.hasSuffix("/") ? String(migrations.dropLast()) : migrations
-        let db = Database(url: url, maxConnections: 2, logger: connection.logger())
+        // With STRATA_REPLICA_URL, only `migrate status`'s display reads from the standby.
+        let db = try connection.database(maxConnections: 2)
         return try Migrator(database: db, migrations: set, options: options, logger: connection.logger())
     }
 

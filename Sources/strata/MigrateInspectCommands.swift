@@ -5,7 +5,13 @@ import StrataMigrations
 import StrataSQL
 
 struct MigrateStatus: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show applied, pending and failed migrations.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show applied, pending and failed migrations.",
+        discussion: """
+            With STRATA_REPLICA_URL (a hot standby), the history shown is read from the standby, \
+            which may be a moment behind; with --exit-code, whose answer a pipeline acts on, it \
+            is read from the primary. The lock and its holder are always the primary's.
+            """)
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var migration: MigrationOptions
     @OptionGroup var output: OutputOptions
@@ -14,7 +20,8 @@ struct MigrateStatus: AsyncParsableCommand {
     func run() async throws {
         try await guarded(json: output.json) {
             try await migration.withMigrator(connection) { migrator in
-                let status = try await migrator.status()
+                // A display tolerates the standby's lag; an exit code a pipeline acts on does not.
+                let status = try await migrator.status(fromReplica: !exitCode)
                 let holder = try await migrator.lockHolder()
                 let choice = try await migrator.lockChoice()
                 if output.json {

@@ -168,6 +168,53 @@ struct ClusterTests {
         }
     }
 
+    // MARK: Seeds past one server
+
+    /// Eight `strata seed` at once through PgBouncer in transaction pooling, twice: all
+    /// exit 0, the catalogue is loaded once, each run records its files. (A session lock
+    /// there lands on a server session the pooler hands to others; the seed takes a
+    /// transaction-level lock instead.)
+    @Test func eightSeedsThroughPgBouncerLoadTheCatalogueOnce() async throws {
+        try await withFreshDatabase(.postgres, migrated: true) { db, url in
+            let through = try Cluster.rawURL("STRATA_PGBOUNCER_URL", database: url.database)
+            try await Self.eightSeedsAtOnce([through], check: [db])
+        }
+    }
+
+    /// The same spread over the three Galera nodes, where `GET_LOCK` holds on one node
+    /// only: certification arbitrates, and every node ends with the same catalogue.
+    @Test func eightSeedsOverThreeGaleraNodesLoadTheCatalogueOnce() async throws {
+        try await withGaleraDatabase(migrated: true) { nodes, name in
+            let urls = try (1...Cluster.galeraNodes).map { try Cluster.rawURL(Cluster.galeraVariable($0), database: name) }
+            try await Self.eightSeedsAtOnce(urls, check: nodes)
+        }
+    }
+
+    /// Eight `strata seed` processes at once over `urls` (in turn), in two rounds: all
+    /// exit 0, and on every one of `nodes` the catalogue has each seed row once and the
+    /// history three rows (one per file) per run.
+    static func eightSeedsAtOnce(_ urls: [String], check nodes: [Database]) async throws {
+        let seeds = projectRoot.appendingPathComponent("seeds").path
+        for round in 1...2 {
+            var started: [(Process, Pipe, Pipe)] = []
+            for i in 0..<8 {
+                started.append(try StrataCLI.start(["seed", "--json", "--seeds", seeds], environment: ["DATABASE_URL": urls[i % urls.count]]))
+            }
+            var results: [StrataCLI.Result] = []
+            for (process, out, err) in started { results.append(await StrataCLI.finish(process, out, err)) }
+            let failed = results.filter { $0.status != 0 }.map { "exit \($0.status): \($0.stderr)" }
+            #expect(failed.isEmpty, "round \(round): \(failed)")
+            for (n, node) in nodes.enumerated() {
+                let counts: [Int64] = try await node.withConnection { conn in
+                    try ["agent_costs", "plans", "credit_packages", "strata_seed_history"].map { table in
+                        try conn.queryFirst("SELECT COUNT(*) AS n FROM \(identifier: table)")!.decode("n")
+                    }
+                }
+                #expect(counts == [22, 4, 3, Int64(3 * 8 * round)], "round \(round), node \(n + 1): catalogue and history rows")
+            }
+        }
+    }
+
     // MARK: Migrations past one server
 
     /// The project's mysql migrations, how many there are, and the folder's path.
@@ -221,6 +268,32 @@ struct ClusterTests {
         try await withFreshDatabase(.postgres) { db, url in
             let through = try Cluster.rawURL("STRATA_PGBOUNCER_URL", database: url.database)
             try await Self.eightRunsAtOnce([through], dialect: "postgres", check: db)
+        }
+    }
+
+    /// `migrate verify` (every down restores the schema its up changed) and `migrate
+    /// parity` (both dialects build the same schema) work against a Galera node, whose DDL
+    /// runs in total order on all three; afterwards the three nodes' schemas are equal.
+    @Test func verifyAndParityWorkAgainstAGaleraNode() async throws {
+        try await withGaleraDatabase(migrated: false) { nodes, name in
+            let node2 = try Cluster.rawURL(Cluster.galeraVariable(2), database: name)
+            let migrations = projectRoot.appendingPathComponent("migrations").path
+            let verify = try await StrataCLI.run(["migrate", "verify", "--migrations", migrations], environment: ["DATABASE_URL": node2])
+            #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+            try await withFreshDatabase(.postgres) { _, postgres in
+                let parity = try await StrataCLI.run(["migrate", "parity", "--apply", "--postgres-url", postgres.urlString,
+                                                      "--mysql-url", node2, "--migrations", migrations])
+                #expect(parity.status == 0, "\(parity.stdout) \(parity.stderr)")
+            }
+            var snapshots: [SchemaSnapshot] = []
+            for node in nodes {
+                let inspector = node.dialect.schemaInspector
+                snapshots.append(try await node.withConnection {
+                    try inspector.snapshot($0, excluding: Migrator.strataTables(history: "strata_schema_history"))
+                })
+            }
+            #expect(!snapshots[0].tables.isEmpty && snapshots[0] == snapshots[1] && snapshots[1] == snapshots[2],
+                    "the three nodes' schemas are equal")
         }
     }
 

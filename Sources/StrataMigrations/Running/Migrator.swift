@@ -170,14 +170,22 @@ public struct Migrator: Sendable {
     }
 
     /// The history as recorded, by version.
-    public func records() async throws -> [HistoryRecord] {
+    ///
+    /// - Parameter fromReplica: read it from the database's hot standby when one is
+    ///   configured (``Database/withReplicaConnection(_:)``): for a display that
+    ///   tolerates the standby's lag, never for a read that decides what to run.
+    public func records(fromReplica: Bool = false) async throws -> [HistoryRecord] {
         let history = history
+        if fromReplica { return try await database.withReplicaConnection { try history.records($0) } }
         return try await database.withConnection { try history.records($0) }
     }
 
     /// Files and history side by side. Takes no lock.
-    public func status() async throws -> MigrationStatus {
-        let records = try await records()
+    ///
+    /// - Parameter fromReplica: read the history from the hot standby, if any (see
+    ///   ``records(fromReplica:)``).
+    public func status(fromReplica: Bool = false) async throws -> MigrationStatus {
+        let records = try await records(fromReplica: fromReplica)
         return MigrationStatus(migrations: migrations, history: records, displayPath: displayPath)
     }
 
