@@ -89,8 +89,10 @@ struct StandbyTests {
     /// can be seconds behind) until `standby` has replayed `primary`'s WAL up to now;
     /// records an issue if it has not. Returns whether `standby` is in recovery.
     static func waitUntilReplayed(_ primary: Database, on standby: Database) async throws -> Bool {
+        // The insert position: with synchronous_commit off (the throwaway servers' setting)
+        // a commit's record may not be written out yet, and pg_current_wal_lsn() is behind it.
         let written: String = try await primary.withConnection {
-            try $0.queryFirst("SELECT pg_current_wal_lsn()::text AS lsn")!.decode("lsn")
+            try $0.queryFirst("SELECT pg_current_wal_insert_lsn()::text AS lsn")!.decode("lsn")
         }
         let deadline = ContinuousClock.now + .seconds(120)
         var recovering = false, replayed = false
