@@ -42,11 +42,15 @@
 #     set wsrep_sync_wait = 1) cost more than the replicated work itself. On three
 #     machines the figure would mean something else: this measures the overhead, not
 #     scaling.
-#   PgBouncer >= 0.60. Each of a charge's four round trips crosses one more process
-#     (PgBouncer, single-threaded, on the same two cores): two more socket passes and
-#     its own CPU; and with the statement cache off the server parses and plans every
-#     statement again. Each should cost a charge well under a fifth; together, no more
-#     than 40%.
+#   PgBouncer >= 0.60. Straight to PostgreSQL a charge is four round trips (BEGIN goes
+#     out with the first prepared statement, the audit insert with COMMIT). Through
+#     PgBouncer each crosses one more process, single-threaded on the same two cores:
+#     two more socket passes and its CPU; and with the statement cache off the server
+#     parses and plans every statement again. Each should cost a charge well under a
+#     fifth; together, no more than 40%. Today Strata also loses its pipeline there
+#     (it pipelines prepared statements only: BEGIN and the audit insert go out on
+#     their own, six round trips), which the reference line, straight to PostgreSQL
+#     with the cache off, shows apart from the hop.
 #
 # Servers (printed with the figures, read from the servers themselves): durability off
 # on all of them, as scripts/db and scripts/lib/galera.sh set them up — MariaDB and the
