@@ -104,7 +104,7 @@ cluster_charges() {
   out=$("$STRATA_BENCH" charges "${urls[@]}" --database "$CHARGE_DB" --run-prefix "$prefix" \
           --charges "$SERVICES_CHARGES" --warmup "$SERVICES_WARMUP" --tasks "$SERVICES_TASKS" \
           --wallets "$SERVICES_WALLETS" 2>&1) \
-    || { printf '%s\n' "$out" >&2; die "strata-bench charges failed: a failed charge fails the measurement"; }
+    || { printf '%s\n' "$out" >&2; die "strata-bench charges failed (a charge that fails fails the measurement)"; }
   rate=$(printf '%s\n' "$out" | rate_of charges/s)
   retries=$(printf '%s\n' "$out" | rate_of retries)
   [[ -n $rate && -n $retries ]] || { printf '%s\n' "$out" >&2; die "no charges/s or retries in strata-bench's output"; }
