@@ -1,6 +1,10 @@
 /// `--name value` options and bare `--flag`s from the command line, with no dependency.
+///
+/// An option may be given more than once: ``string(_:)`` reads the last value, as a
+/// command line usually means, and ``strings(_:)`` every value in order, for an option
+/// that collects them (`--url A --url B`).
 struct BenchOptions {
-    private var values: [String: String] = [:]
+    private var values: [String: [String]] = [:]
     private var setFlags: Set<String> = []
 
     /// - Parameters:
@@ -23,23 +27,27 @@ struct BenchOptions {
                 guard inlineValue == nil else { throw BenchUsageError("--\(name) takes no value") }
                 setFlags.insert(name)
             } else if let inlineValue {
-                values[name] = inlineValue
+                values[name, default: []].append(inlineValue)
             } else {
                 guard i + 1 < arguments.count else { throw BenchUsageError("--\(name) needs a value") }
                 i += 1
-                values[name] = arguments[i]
+                values[name, default: []].append(arguments[i])
             }
             i += 1
         }
     }
 
-    func string(_ name: String) -> String? { values[name] }
+    /// The option's last value, or `nil` when it was not given.
+    func string(_ name: String) -> String? { values[name]?.last }
+
+    /// Every value of the option, in command-line order; empty when it was not given.
+    func strings(_ name: String) -> [String] { values[name] ?? [] }
 
     func isSet(_ flag: String) -> Bool { setFlags.contains(flag) }
 
     /// A positive (or, with `allowZero`, non-negative) integer option, or `defaultValue`.
     func positiveInt(_ name: String, default defaultValue: Int, allowZero: Bool = false) throws(BenchUsageError) -> Int {
-        guard let text = values[name] else { return defaultValue }
+        guard let text = string(name) else { return defaultValue }
         guard let n = Int(text), n > 0 || (allowZero && n == 0) else {
             throw BenchUsageError("--\(name) must be a \(allowZero ? "non-negative" : "positive") integer, not '\(text)'")
         }

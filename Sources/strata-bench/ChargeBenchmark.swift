@@ -20,12 +20,22 @@ import StrataSQL
 /// prepares one named database with `--prepare-only`, then measures Strata and its floor
 /// in turn in that same database, so both see the same tables growing alike.
 ///
+/// `--url` given more than once names several entry points of one database (the nodes
+/// of a Galera cluster, say): the tasks are dealt out round-robin over the URLs, each
+/// URL with a pool of its own as large as its share of the tasks. The first URL
+/// prepares the database (and creates and drops a scratch one); `scripts/bench cluster`
+/// compares such a run over three nodes with one over a single server.
+///
 ///     strata-bench charges --url URL [--charges 8000 --tasks 8 --wallets 100 --warmup 800]
 ///     strata-bench charges --url URL --database strata_bench_charges --prepare-only
 ///     strata-bench charges --url URL --database strata_bench_charges --run-prefix s1
+///     strata-bench charges --url NODE1 --url NODE2 --url NODE3 --database strata_bench_charges --run-prefix g1
 ///
-/// Afterwards, untimed, every wallet's ledger is verified (the floor's rows included,
-/// when it ran in the same database). Prints one line ending in `charges/s N`.
+/// Afterwards, untimed, every wallet's ledger is verified through every URL (the
+/// floor's rows included, when it ran in the same database). Prints one line with
+/// `charges/s N`, then the timed transactions the pools ran again (a deadlock, or a
+/// certification conflict on Galera) as `retries N`; a charge that still fails fails
+/// the benchmark.
 enum ChargeBenchmark {
     static let usage = """
         usage: strata-bench charges --url URL [options]
@@ -33,9 +43,13 @@ enum ChargeBenchmark {
         Agent-run charges per second (WalletService.charge) from concurrent tasks over a
         pool, each charging a random wallet with a run id of its own.
 
-          --url URL             postgres://… or mysql://… (the database part is replaced)
+          --url URL             postgres://… or mysql://… (the database part is replaced);
+                                repeated, entry points of one database (cluster nodes): the
+                                tasks go round-robin over them, a pool each, and the first
+                                one prepares
           --charges N           timed charges in all, shared by the tasks     (default 8000)
-          --tasks N             concurrent tasks; the pool has as many connections (default 8)
+          --tasks N             concurrent tasks; each URL's pool has a connection for
+                                each of its tasks                              (default 8)
           --wallets N           seeded wallets, charged at random             (default 100)
           --warmup N            untimed charges first                          (default 800)
           --migrations DIR      the project's migrations folder               (default migrations)
@@ -62,7 +76,9 @@ enum ChargeBenchmark {
     static func customer(_ n: Int) -> String { String(100_000 + n) }
 
     struct Configuration {
-        var url: DatabaseURL
+        /// Where the tasks charge, all of one database: task `t` goes through
+        /// `urls[t % urls.count]`.
+        var urls: [DatabaseURL]
         var charges: Int
         var tasks: Int
         var wallets: Int
@@ -78,8 +94,11 @@ enum ChargeBenchmark {
                 "url", "charges", "tasks", "wallets", "warmup", "migrations", "database", "prepare-only", "run-prefix",
                 "default-executor",
             ], flags: ["prepare-only", "default-executor"])
-            guard let url = options.string("url") else { throw BenchUsageError("--url is required") }
-            self.url = try DatabaseURL(url)
+            urls = try options.strings("url").map { try DatabaseURL($0) }
+            guard let first = urls.first else { throw BenchUsageError("--url is required") }
+            guard urls.allSatisfy({ $0.backend == first.backend }) else {
+                throw BenchUsageError("every --url must name the same backend: they are entry points of one database")
+            }
             charges = try options.positiveInt("charges", default: 8_000)
             tasks = try options.positiveInt("tasks", default: 8)
             wallets = try options.positiveInt("wallets", default: 100)
@@ -96,10 +115,28 @@ enum ChargeBenchmark {
                 }
             }
             guard !prepareOnly || database != nil else { throw BenchUsageError("--prepare-only needs --database") }
+            guard tasks >= urls.count else {
+                throw BenchUsageError("--tasks (\(tasks)) must be at least the number of --url (\(urls.count)): each URL gets a task")
+            }
             guard charges % tasks == 0, warmup % tasks == 0 else {
                 throw BenchUsageError("--charges (\(charges)) and --warmup (\(warmup)) must be multiples of --tasks (\(tasks))")
             }
             guard !runPrefix.isEmpty, runPrefix.count <= 64 else { throw BenchUsageError("--run-prefix needs 1 to 64 characters") }
+        }
+
+        /// The first URL: it prepares the database, and creates and drops a scratch one.
+        var url: DatabaseURL { urls[0] }
+
+        /// The tasks that charge through `urls[index]`, and so the connections of its pool.
+        func tasks(through index: Int) -> Int {
+            tasks / urls.count + (index < tasks % urls.count ? 1 : 0)
+        }
+
+        /// The pools, for the report: `pool of 8`, or `pools of 3+3+2` over three URLs.
+        var poolsDescription: String {
+            urls.count == 1
+                ? "pool of \(tasks)"
+                : "pools of " + urls.indices.map { String(tasks(through: $0)) }.joined(separator: "+")
         }
     }
 
@@ -176,48 +213,71 @@ enum ChargeBenchmark {
         try outcome.get()
     }
 
-    /// Warms up, times the charges, verifies the ledgers, prints the line.
-    private static func measureAndReport(_ c: Configuration, name: String, logger: Logger) async throws {
-        let db = Database(url: c.url.withDatabase(name), maxConnections: c.tasks, logger: logger)
-        let outcome = await Result { () async throws -> (Duration, [LedgerReport]) in
-            let wallets = WalletService(database: db, clock: SystemClock(), logger: logger)
-            let executor: (any TaskExecutor)? = c.defaultExecutor ? nil : db.executor
-            // Untimed: opens every connection of the pool (and on MySQL prepares the
-            // statements on each), and brings the tables into the server's cache.
-            try await charge(wallets, on: executor, tasks: c.tasks, perTask: c.warmup / c.tasks, wallets: c.wallets,
-                             prefix: c.runPrefix + "w", seed: 1)
-            let clock = ContinuousClock()
-            let start = clock.now
-            try await charge(wallets, on: executor, tasks: c.tasks, perTask: c.charges / c.tasks, wallets: c.wallets,
-                             prefix: c.runPrefix, seed: 2)
-            let elapsed = clock.now - start
-            return (elapsed, try await wallets.verifyAll())
-        }
-        await db.close()
-        let (elapsed, reports) = try outcome.get()
-        if let bad = reports.first(where: { !$0.isConsistent }) {
-            throw BenchUsageError("the ledger of \(bad.customer) is inconsistent after the run: "
-                + bad.problems.prefix(3).joined(separator: "; "))
-        }
-        let seconds = elapsed.seconds
-        print("strata charges \(c.url.backend.rawValue): \(c.charges) charges, \(c.tasks) task(s), pool of \(c.tasks), "
-            + (c.defaultExecutor ? "default executor, " : "the pool's executor, ")
-            + "\(c.wallets) wallets, ledgers verified, " + String(format: "%.3f s, charges/s %.1f", seconds, Double(c.charges) / seconds))
+    /// One URL's share of a measurement: its pool, the service charging through it, and
+    /// the executor its tasks prefer (`nil`: Swift's default one).
+    private struct Lane: Sendable {
+        let database: Database
+        let wallets: WalletService
+        let executor: (any TaskExecutor)?
     }
 
-    /// `perTask` charges in each of `tasks` tasks (preferring `executor`), each of a random
-    /// wallet under a new run id.
+    /// Warms up, times the charges, verifies the ledgers through every URL, prints the line.
+    private static func measureAndReport(_ c: Configuration, name: String, logger: Logger) async throws {
+        let retries = TransactionRetries()
+        let countingLogger = Logger(label: logger.label) { retries.logHandler(label: $0) }
+        let lanes = c.urls.indices.map { i in
+            let db = Database(url: c.urls[i].withDatabase(name), maxConnections: c.tasks(through: i), logger: countingLogger)
+            return Lane(database: db, wallets: WalletService(database: db, clock: SystemClock(), logger: countingLogger),
+                        executor: c.defaultExecutor ? nil : db.executor)
+        }
+        let outcome = await Result { () async throws -> (Duration, Int, [[LedgerReport]]) in
+            // Untimed: opens every connection of the pools (and on MySQL prepares the
+            // statements on each), and brings the tables into the servers' cache.
+            try await charge(through: lanes, tasks: c.tasks, perTask: c.warmup / c.tasks, wallets: c.wallets,
+                             prefix: c.runPrefix + "w", seed: 1)
+            let retriesBefore = retries.count
+            let clock = ContinuousClock()
+            let start = clock.now
+            try await charge(through: lanes, tasks: c.tasks, perTask: c.charges / c.tasks, wallets: c.wallets,
+                             prefix: c.runPrefix, seed: 2)
+            let elapsed = clock.now - start
+            let timedRetries = retries.count - retriesBefore
+            var reports: [[LedgerReport]] = []
+            for lane in lanes { reports.append(try await lane.wallets.verifyAll()) }
+            return (elapsed, timedRetries, reports)
+        }
+        for lane in lanes { await lane.database.close() }
+        let (elapsed, timedRetries, reports) = try outcome.get()
+        for (lane, laneReports) in zip(lanes, reports) {
+            if let bad = laneReports.first(where: { !$0.isConsistent }) {
+                throw BenchUsageError("the ledger of \(bad.customer) is inconsistent after the run"
+                    + (lanes.count > 1 ? " (read through \(lane.database.url))" : "") + ": "
+                    + bad.problems.prefix(3).joined(separator: "; "))
+            }
+        }
+        let seconds = elapsed.seconds
+        let spread = c.urls.count > 1
+        print("strata charges \(c.url.backend.rawValue): \(c.charges) charges, \(c.tasks) task(s)"
+            + (spread ? " over \(c.urls.count) URLs" : "") + ", \(c.poolsDescription), "
+            + (c.defaultExecutor ? "default executor, " : spread ? "each pool's executor, " : "the pool's executor, ")
+            + "\(c.wallets) wallets, ledgers verified" + (spread ? " through every URL, " : ", ")
+            + String(format: "%.3f s, charges/s %.1f, retries %d", seconds, Double(c.charges) / seconds, timedRetries))
+    }
+
+    /// `perTask` charges in each of `tasks` tasks, each of a random wallet under a new run
+    /// id; task `t` charges through `lanes[t % lanes.count]` and prefers its executor.
     /// - Throws: a ``DatabaseError`` or ``WalletError``, or when a charge was a replay.
-    private static func charge(_ wallets: WalletService, on executor: (any TaskExecutor)?, tasks: Int, perTask: Int, wallets count: Int,
+    private static func charge(through lanes: [Lane], tasks: Int, perTask: Int, wallets count: Int,
                                prefix: String, seed: UInt64) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for t in 0..<tasks {
-                group.addTask(executorPreference: executor) {
+                let lane = lanes[t % lanes.count]
+                group.addTask(executorPreference: lane.executor) {
                     var random = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(t))
                     for i in 0..<perTask {
                         let n = Int.random(in: 1...count, using: &random)
-                        let receipt = try await wallets.charge(customer: customer(n), agentKey: agentKey,
-                                                               runID: "\(prefix)-\(t)-\(i)", context: context)
+                        let receipt = try await lane.wallets.charge(customer: customer(n), agentKey: agentKey,
+                                                                    runID: "\(prefix)-\(t)-\(i)", context: context)
                         guard !receipt.isReplay else {
                             throw BenchUsageError("run \(prefix)-\(t)-\(i) was already charged: reuse of a --run-prefix?")
                         }

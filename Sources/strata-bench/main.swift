@@ -3,8 +3,8 @@
 //   strata-bench driver --url URL [--table T --key-column C --value-column V
 //                                  --rows N --queries N --tasks N --warmup N --no-pool]
 //   strata-bench webhooks --url URL [--events N --workers N --batch N --pool N --migrations DIR]
-//   strata-bench charges --url URL [--charges N --tasks N --wallets N --warmup N --migrations DIR
-//                                   --database NAME --prepare-only --run-prefix P]
+//   strata-bench charges --url URL [--url URL …] [--charges N --tasks N --wallets N --warmup N
+//                                   --migrations DIR --database NAME --prepare-only --run-prefix P]
 //
 // The floors (pgbench, the C loop over libmariadb) run from the script, in the same
 // run and against the same server; this program only measures Strata's side.
