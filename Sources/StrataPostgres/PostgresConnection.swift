@@ -146,18 +146,27 @@ final class PostgresConnection: SQLConnection {
         beginPending = true
     }
 
-    /// Holds a prepared statement of the open transaction back, to send it with the next
-    /// statement or with `COMMIT`; anything else runs at once.
+    /// Holds a statement with binds of the open transaction back, to send it with the
+    /// next statement or with `COMMIT`: a prepared one, or with the statement cache off
+    /// (behind a transaction pooler) an unnamed one; anything else runs at once.
     func executeDeferred(_ query: SQLQuery) throws {
         let (sql, binds) = try query.render(for: dialect)
         let conn = try liveHandle(sql)
         let encoded = binds.map(PostgresBind.init)
         let inTransaction = beginPending || PQtransactionStatus(conn) == PQTRANS_INTRANS
-        guard inTransaction, !binds.isEmpty, let name = statements?[StatementKey(sql: sql, types: encoded.map(\.oid))] else {
+        guard inTransaction, !binds.isEmpty, let statement = pipelined(sql, encoded) else {
             _ = try execute(query)
             return
         }
-        deferred.append(PostgresStatement(sql: sql, preparedName: name, binds: encoded))
+        deferred.append(statement)
+    }
+
+    /// `sql` as it can go out in a pipeline: its prepared statement, or unnamed when the
+    /// statement cache is off; `nil` for one still to be prepared (that runs on its own).
+    private func pipelined(_ sql: String, _ binds: [PostgresBind]) -> PostgresStatement? {
+        guard let statements else { return PostgresStatement(sql: sql, preparedName: nil, binds: binds) }
+        guard let name = statements[StatementKey(sql: sql, types: binds.map(\.oid))] else { return nil }
+        return PostgresStatement(sql: sql, preparedName: name, binds: binds)
     }
 
     func commitTransaction() throws {
@@ -218,8 +227,8 @@ final class PostgresConnection: SQLConnection {
         let encoded = binds.map(PostgresBind.init)
         var types = encoded.map(\.oid)
         let key = StatementKey(sql: sql, types: types)
-        if prepare, beginPending || !deferred.isEmpty, let name = statements?[key] {
-            return try runPending(conn, then: PostgresStatement(sql: sql, preparedName: name, binds: encoded))
+        if prepare, beginPending || !deferred.isEmpty, let statement = pipelined(sql, encoded) {
+            return try runPending(conn, then: statement)
         }
         try sendPending(conn)
         if prepare, let name = try preparedStatement(conn, key) {

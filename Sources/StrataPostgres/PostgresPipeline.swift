@@ -1,7 +1,8 @@
 internal import CLibPQ
 import StrataSQL
 
-/// A statement with its encoded binds: a prepared one (by name), or text sent as it is.
+/// A statement with its encoded binds: a prepared one (by name), or text sent unnamed
+/// (with its binds and their types, when it has binds).
 struct PostgresStatement {
     var sql: String
     /// The prepared statement's name; `nil` for text.
@@ -61,7 +62,9 @@ enum PostgresPipeline {
             if let name = step.preparedName {
                 return PQsendQueryPrepared(conn, name, count, values, lengths, formats, 0) == 1
             }
-            return PQsendQueryParams(conn, step.sql, 0, nil, nil, nil, nil, 0) == 1
+            guard count > 0 else { return PQsendQueryParams(conn, step.sql, 0, nil, nil, nil, nil, 0) == 1 }
+            var types = step.binds.map(\.oid)
+            return PQsendQueryParams(conn, step.sql, count, &types, values, lengths, formats, 0) == 1
         }
     }
 
@@ -71,7 +74,9 @@ enum PostgresPipeline {
             if let name = step.preparedName {
                 return PQexecPrepared(conn, name, count, values, lengths, formats, 0)
             }
-            return PQexec(conn, step.sql)
+            guard count > 0 else { return PQexec(conn, step.sql) }
+            var types = step.binds.map(\.oid)
+            return PQexecParams(conn, step.sql, count, &types, values, lengths, formats, 0)
         }
     }
 

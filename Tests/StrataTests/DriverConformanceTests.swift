@@ -304,6 +304,44 @@ struct DriverConformanceTests {
         try await db.dropAndClose(table)
     }
 
+    /// With the statement cache off (behind a transaction pooler) statements with binds go
+    /// out unnamed, and a transaction's deferred ones still travel with the next
+    /// statement or with `COMMIT` in one pipeline: a deferred insert that violates a key
+    /// fails the commit, not the call that deferred it, and takes its transaction with it.
+    @Test func deferredStatementsPipelineUnnamedWithTheCacheOff() async throws {
+        var url = try Backend.postgres.url()
+        url.parameters.append(("statement_cache", "off"))
+        let db = Database(url: url, maxConnections: 1, logger: TestLog.logger)
+        let table = try await db.makeKeyValueTable("txu") { conn, table in
+            try conn.execute("INSERT INTO \(identifier: table) (id, v) VALUES (\(0), \(0))")
+        }
+        @Sendable func later(_ conn: any SQLConnection, _ id: Int) throws {
+            try conn.executeDeferred("INSERT INTO \(identifier: table) (id, v) VALUES (\(id), \(id * 10))")
+        }
+        let seen: Int64 = try await db.transaction { conn in
+            try later(conn, 1)
+            try later(conn, 2)
+            return try conn.queryFirst("SELECT COUNT(*) AS n FROM \(identifier: table) WHERE id >= \(0)")!.decode("n")
+        }
+        #expect(seen == 3)
+        let deferredWithoutError = StrataMutex(false)
+        let failure = await #expect(throws: DatabaseError.self) {
+            try await db.transaction { conn in
+                try later(conn, 3)
+                try later(conn, 1)
+                deferredWithoutError.withLock { $0 = true }
+            }
+        }
+        #expect(deferredWithoutError.withLock { $0 }, "the failing insert was held back to the commit")
+        #expect(failure?.category == .uniqueViolation, "\(String(describing: failure))")
+        let prepared: Int64 = try await db.withConnection {
+            try $0.queryFirst("SELECT COUNT(*) AS n FROM pg_prepared_statements")!.decode("n")
+        }
+        #expect(prepared == 0, "nothing was prepared by name")
+        #expect(try await db.ids(in: table) == [0, 1, 2])
+        try await db.dropAndClose(table)
+    }
+
     /// 50 tasks over a pool of 5, on Swift's default executor and on the pool's own.
     @Test(arguments: Backend.allCases, TaskPlacement.allCases)
     func concurrentTasksShareABoundedPool(_ backend: Backend, _ placement: TaskPlacement) async throws {
