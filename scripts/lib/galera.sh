@@ -126,7 +126,8 @@ galera_spawn() {
   fi
   # Detached like scripts/db's mariadbd; setsid makes it lead a process group
   # that its SST helpers share. The pid is recorded before anything can fail.
-  setsid "$MARIADBD" "${args[@]}" </dev/null >>"$dir/node.log" 2>&1 9>&- &
+  # No inherited descriptor: a test restarts a node through this script.
+  (exec_without_inherited_fds setsid "$MARIADBD" "${args[@]}") </dev/null >>"$dir/node.log" 2>&1 &
   pid=$!
   echo "$pid" >"$dir/node.pid"
   GALERA_PIDS[node]=$pid
