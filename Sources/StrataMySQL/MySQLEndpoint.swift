@@ -122,9 +122,14 @@ struct MySQLEndpoint: Sendable {
         switch code {
         case 1045, 1044, 1698: category = .authentication
         case 1049: category = .unknownDatabase
-        case _ where timedOut || code == 2013:
+        case _ where timedOut:
             category = .timeout
             detail = "no answer within \(timeout) s (\(detail))"
+        case 2013:
+            // Hung up on before the timeout: a server shutting down (a Galera node leaving)
+            // resets the connections it accepts. Nothing ran.
+            category = .connectionRefused
+            detail = "the server closed the connection during the handshake (\(detail))"
         case 2002, 2003, 2005: category = .connectionRefused
         default: category = .other
         }

@@ -18,7 +18,10 @@ enum MySQLErrorMapping {
         case 3024, 1969: .timeout                  // max_execution_time / max_statement_time
         case 1045, 1044, 1698: .authentication
         case 1049: .unknownDatabase
-        case 2002, 2003: .connectionRefused
+        // 1047 from a Galera node outside a primary component (joining, leaving on
+        // shutdown, cut off): "WSREP has not yet prepared node for application use". The
+        // statement did not run, nor will the transaction commit; another node can take it.
+        case 2002, 2003, 1047: .connectionRefused
         case 2006, 2013, 2055, 1053, 4031: .connectionLost
         default: .other
         }

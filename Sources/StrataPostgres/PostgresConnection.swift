@@ -376,6 +376,12 @@ final class PostgresConnection: SQLConnection {
             category = .unknownDatabase; code = "3D000"
         } else if lower.contains("connection refused") || lower.contains("no such file or directory") {
             category = .connectionRefused; code = nil
+        } else if lower.contains("the database system is shutting down") || lower.contains("the database system is starting up") {
+            category = .connectionRefused; code = "57P03"
+        } else if lower.contains("server closed the connection unexpectedly") {
+            // Hung up on before the timeout, as a server that is going away does. Nothing ran.
+            category = .connectionRefused; code = nil
+            reason = "the server closed the connection during the handshake"
         } else if lower.contains("timeout expired") || lower.contains("timed out") {
             category = .timeout; code = nil
             reason = "no answer within \(max(2, url.connectTimeout)) s (connect_timeout)"

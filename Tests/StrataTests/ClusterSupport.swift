@@ -51,6 +51,27 @@ enum Cluster {
     }
 }
 
+extension Cluster {
+    /// Runs `scripts/cluster` with `arguments` to its end, as an operator would: e.g.
+    /// `["stop-node", "2"]` to stop one Galera node, `["start", "galera"]` to bring it back.
+    ///
+    /// The script inherits this process's environment, so it finds the servers by the same
+    /// `STRATA_*_PORT` variables that `scripts/test` started them with.
+    static func script(_ arguments: [String]) async throws -> StrataCLI.Result {
+        let started = ContinuousClock.now
+        let process = Process()
+        process.executableURL = projectRoot.appendingPathComponent("scripts/cluster")
+        process.arguments = arguments
+        process.currentDirectoryURL = projectRoot
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return await StrataCLI.finish(process, out, err, started: started)
+    }
+}
+
 struct ClusterMissing: Error, CustomStringConvertible {
     var variable: String
     var description: String {
@@ -140,4 +161,100 @@ func waitUntilReachable(_ db: Database) async throws {
 actor KeyCounter {
     private(set) var counts: [String: Int] = [:]
     func add(_ key: String) { counts[key, default: 0] += 1 }
+}
+
+/// Charges of one wallet spread over the Galera nodes while one node is stopped, and what
+/// became of each: the bookkeeping of `aStoppedNodeLosesNoChargeAndRejoinsAgreeing`.
+///
+/// A client that loses its node in the middle of a charge cannot know whether the charge
+/// committed, so it charges the same run id again on the next node, as an application
+/// would: the run id makes the second try a replay when the first had committed. Run ids
+/// are handed out until the node has been stopped and each surviving node has charged
+/// `afterStop` runs since (or until `cap` runs or the deadline, which the test reports).
+actor FailoverCharges {
+    enum Phase: Sendable { case running, stopping, stopped }
+
+    /// One run's charge as the client saw it succeed.
+    struct Charge: Sendable {
+        var node: Int          // 0-based
+        var attempts: Int
+        var isReplay: Bool
+        var startedAfterStop: Bool
+    }
+
+    /// The failures that say a node cannot be reached (or went away mid-statement): the
+    /// client tries the same run id on the next node.
+    static let nodeGone: Set<DatabaseError.Category> = [.connectionLost, .connectionRefused]
+
+    let stoppedNode: Int, nodes: Int, beforeStop: Int, afterStop: Int, cap: Int
+    let deadline: ContinuousClock.Instant
+    private(set) var phase = Phase.running
+    private(set) var issued = 0
+    private(set) var charged: [String: Charge] = [:]
+    /// "node 2: connection lost [2013]" → how many attempts failed so.
+    private(set) var goneFailures: [String: Int] = [:]
+    /// Certification conflicts beyond the transaction's retry budget (1213): rolled back,
+    /// so the outcome is known; the client tries the run again on the next node.
+    private(set) var conflicts: [String: Int] = [:]   // by phase
+    /// Failures of any other kind, and node-gone failures of a node that was not stopped.
+    private(set) var unexpected: [String] = []
+    private(set) var stopScript: StrataCLI.Result?
+    private(set) var stoppedAfterCharges = 0
+
+    init(nodes: Int, stoppedNode: Int, beforeStop: Int, afterStop: Int, cap: Int, within: Duration) {
+        self.nodes = nodes
+        self.stoppedNode = stoppedNode
+        self.beforeStop = beforeStop
+        self.afterStop = afterStop
+        self.cap = cap
+        self.deadline = .now + within
+    }
+
+    /// The next run id to charge, or `nil` once there is no more to do.
+    func nextRunID() -> String? {
+        if phase == .stopped, chargedAfterStop.enumerated().allSatisfy({ $0.offset == stoppedNode || $0.element >= afterStop }) {
+            return nil
+        }
+        guard issued < cap, ContinuousClock.now < deadline else { return nil }
+        issued += 1
+        return "stop-run-\(issued)"
+    }
+
+    var isStopped: Bool { phase == .stopped }
+    var isOver: Bool { phase == .stopped || ContinuousClock.now >= deadline || issued >= cap }
+    var chargedCount: Int { charged.count }
+
+    /// Runs charged on each node that began after the stopped node was gone.
+    var chargedAfterStop: [Int] {
+        var counts = Array(repeating: 0, count: nodes)
+        for charge in charged.values where charge.startedAfterStop { counts[charge.node] += 1 }
+        return counts
+    }
+
+    func stopping() {
+        phase = .stopping
+        stoppedAfterCharges = charged.count
+    }
+
+    func stopped(_ result: StrataCLI.Result) {
+        stopScript = result
+        phase = .stopped
+    }
+
+    func charged(_ runID: String, _ charge: Charge) {
+        if let earlier = charged[runID] {
+            unexpected.append("\(runID) was charged twice as the client saw it: \(earlier), \(charge)")
+        }
+        charged[runID] = charge
+    }
+
+    func failed(_ runID: String, on node: Int, _ error: any Error) {
+        if let error = error as? DatabaseError, Self.nodeGone.contains(error.category), node == stoppedNode, phase != .running {
+            goneFailures["node \(node + 1): \(error.category.rawValue) [\(error.code ?? "-")]", default: 0] += 1
+        } else if let error = error as? DatabaseError, error.isRetryable {
+            conflicts["\(phase)", default: 0] += 1
+        } else {
+            unexpected.append("\(runID) on node \(node + 1) (\(phase)): \(String(reflecting: error))")
+        }
+    }
 }

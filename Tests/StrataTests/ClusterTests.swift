@@ -215,6 +215,136 @@ struct ClusterTests {
         }
     }
 
+    /// Node 2 stopped cleanly (`scripts/cluster stop-node 2`) while charges of one wallet
+    /// run on all three nodes: no charge is lost or doubled, nodes 1 and 3 go on charging
+    /// while it is away, and it rejoins (`scripts/cluster start galera`, by IST) with the
+    /// same ledger, row for row.
+    ///
+    /// A charge whose node went away mid-flight has an unknown outcome: the client charges
+    /// the same run id again on the next node (``FailoverCharges``), and the run id makes
+    /// that a replay when the first try had committed. So every run id is charged once:
+    /// the balance is B − c × runs on every node. The node is started again whatever
+    /// happened, so the tests after this one get a whole cluster.
+    @Test func aStoppedNodeLosesNoChargeAndRejoinsAgreeing() async throws {
+        try await withGaleraDatabase(maxConnections: 4) { nodes, name in
+            let balance: Int64 = 1_000_000, cost: Int64 = 7, customer = "g-stop"
+            try await Cluster.addAgent(nodes[0], key: "galera_agent", cost: cost)
+            let services = nodes.map { WalletService(database: $0, logger: TestLog.logger) }
+            try await services[0].grant(customer: customer, credits: balance, reason: "cluster test", context: Cluster.context)
+            let log = FailoverCharges(nodes: nodes.count, stoppedNode: 1, beforeStop: 90, afterStop: 60, cap: 3_000,
+                                      within: .seconds(240))
+            let started = ContinuousClock.now
+            let charging: Result<Void, any Error>
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // Three clients a node, each charging its runs on its own node first.
+                    for client in 0..<(3 * nodes.count) {
+                        let home = client % nodes.count
+                        group.addTask {
+                            while !Task.isCancelled, let runID = await log.nextRunID() {
+                                var node = home
+                                for attempt in 1...12 {
+                                    let afterStop = await log.isStopped
+                                    do {
+                                        let receipt = try await services[node].charge(
+                                            customer: customer, agentKey: "galera_agent", runID: runID, context: Cluster.context)
+                                        await log.charged(runID, .init(node: node, attempts: attempt, isReplay: receipt.isReplay,
+                                                                       startedAfterStop: afterStop))
+                                        break
+                                    } catch {
+                                        await log.failed(runID, on: node, error)
+                                    }
+                                    node = (node + 1) % nodes.count
+                                }
+                            }
+                        }
+                    }
+                    // Node 2 is stopped once some runs are charged, while the clients go on.
+                    group.addTask {
+                        while await log.chargedCount < log.beforeStop {
+                            guard await !log.isOver else { return }
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                        await log.stopping()
+                        await log.stopped(try await Cluster.script(["stop-node", "2"]))
+                    }
+                    try await group.waitForAll()
+                }
+                charging = .success(())
+            } catch {
+                charging = .failure(error)
+            }
+            let chargingTook = ContinuousClock.now - started
+            let restartStarted = ContinuousClock.now
+            let restart = try await Cluster.script(["start", "galera"])
+            try await waitUntilGaleraIsSynced()
+            let rejoinTook = ContinuousClock.now - restartStarted
+            #expect(restart.status == 0, "scripts/cluster start galera: \(restart.stdout) \(restart.stderr)")
+            try charging.get()
+
+            let stop = await log.stopScript
+            #expect(stop?.status == 0, "scripts/cluster stop-node 2: \(stop.map { "\($0.status) \($0.stdout) \($0.stderr)" } ?? "never ran")")
+            let issued = await log.issued, charged = await log.charged, unexpected = await log.unexpected
+            let gone = await log.goneFailures, afterStop = await log.chargedAfterStop
+            let stoppedAfter = await log.stoppedAfterCharges, conflicts = await log.conflicts
+            let retried = charged.values.filter { $0.attempts > 1 }, replays = retried.filter(\.isReplay)
+            print("""
+                aStoppedNodeLosesNoChargeAndRejoinsAgreeing: \(issued) runs in \(chargingTook), node 2 stopped after \
+                \(stoppedAfter) charges in \(stop?.duration ?? .zero); charged after the stop by node: \(afterStop); \
+                failed tries on node 2: \(gone); conflicts beyond the retry budget: \(conflicts); runs charged on \
+                another node: \(retried.count), of which replays of a charge that had committed: \(replays.count); \
+                unexpected failures: \(unexpected.count); rejoined in \(rejoinTook)
+                """)
+            #expect(unexpected.isEmpty, "\(unexpected.count) unexpected failures: \(unexpected.prefix(10))")
+            #expect(charged.count == issued, "\(issued - charged.count) of \(issued) runs were never charged as the client saw it")
+            #expect(afterStop[0] >= log.afterStop && afterStop[2] >= log.afterStop,
+                    "nodes 1 and 3 carried on: runs charged on each after node 2 was stopped: \(afterStop)")
+            #expect(gone.values.reduce(0, +) > 0, "no try on node 2 failed: was it stopped? \(stop?.stdout ?? "")")
+            #expect(charged.values.contains { $0.node == 1 && !$0.startedAfterStop }, "node 2 charged runs before it was stopped")
+
+            // Every node, the rejoined one included, holds each run's charge once and the
+            // same ledger. Fresh pools: node 2's old connections died with it.
+            let expected = Set((0..<issued).map { "stop-run-\($0 + 1)" })
+            var ledgers: [[String]] = []
+            for n in 1...Cluster.galeraNodes {
+                let db = Database(url: try Cluster.galera(n, database: name), maxConnections: 1, logger: TestLog.logger)
+                let checked: Result<[String], any Error>
+                do {
+                    let wallets = WalletService(database: db, logger: TestLog.logger)
+                    #expect(try await wallets.balance(customer: customer) == balance - Int64(issued) * cost,
+                            "node \(n): the balance is B - c x \(issued) runs")
+                    let reports = try await wallets.verifyAll()
+                    #expect(!reports.isEmpty && reports.allSatisfy(\.isConsistent),
+                            "node \(n): the ledger verifies: \(reports.flatMap(\.problems).prefix(5))")
+                    let (rows, audits): ([Row], Int64) = try await db.withConnection { conn in
+                        (try conn.query("SELECT sequence, kind, run_id, amount, balance_after FROM credit_transactions ORDER BY sequence"),
+                         try conn.queryFirst("SELECT COUNT(*) AS n FROM billing_audit WHERE action = 'wallet.charge'")!.decode("n"))
+                    }
+                    let runIDs = try rows.filter { try $0.decode("kind", as: String.self) == "charge" }
+                        .map { try $0.decode("run_id", as: String.self) }
+                    let doubled = Dictionary(grouping: runIDs, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+                    #expect(runIDs.count == issued && doubled.isEmpty && Set(runIDs) == expected, """
+                        node \(n): one charge a run: \(runIDs.count) charges of \(issued) runs, doubled: \(doubled.prefix(5)), \
+                        missing: \(expected.subtracting(runIDs).sorted().prefix(5))
+                        """)
+                    #expect(audits == Int64(issued), "node \(n): \(audits) charge audit rows for \(issued) runs")
+                    checked = .success(rows.map(\.description))
+                } catch {
+                    checked = .failure(error)
+                }
+                await db.close()
+                ledgers.append(try checked.get())
+            }
+            for n in 1..<ledgers.count {
+                let first = ledgers[0].indices.first { $0 >= ledgers[n].count || ledgers[0][$0] != ledgers[n][$0] }
+                #expect(ledgers[n] == ledgers[0], """
+                    nodes 1 and \(n + 1) agree: \(ledgers[0].count) and \(ledgers[n].count) ledger rows, first difference at \
+                    \(first.map { "\(ledgers[0][$0]) / \(ledgers[n][$0])" } ?? "the end")
+                    """)
+            }
+        }
+    }
+
     // MARK: Migrations past one server
 
     /// The project's mysql migrations, how many there are, and the folder's path.

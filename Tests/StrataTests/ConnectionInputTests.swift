@@ -98,6 +98,22 @@ struct ConnectionInputTests {
         #expect("\(error.map { "\($0)" } ?? "")".contains("127.0.0.1:\(url.port!)"))
     }
 
+    /// A server going away (a Galera node shutting down) resets the connections it still
+    /// accepts: refused at once, like a closed port, and not a timeout.
+    @Test(arguments: Backend.allCases)
+    func aServerHangingUpAtTheHandshakeIsRefusedAtOnce(_ backend: Backend) async throws {
+        let listener = try HangUpListener()
+        var url = try backend.url()
+        url.host = "127.0.0.1"
+        url.port = listener.port
+        url.password = Self.secret
+        url.connectTimeout = 60
+        let (error, elapsed) = await connectError(url)
+        expectClean(error, .connectionRefused)
+        #expect(elapsed < .seconds(30), "refused after \(elapsed)")
+        withExtendedLifetime(listener) {}
+    }
+
     @Test(arguments: Backend.allCases)
     func silentHostIsBoundedByTheConnectTimeout(_ backend: Backend) async throws {
         let listener = try SilentListener()

@@ -135,6 +135,30 @@ final class SilentListener: @unchecked Sendable {
     deinit { close(fd) }
 }
 
+/// A loopback listener that hangs up on every connection it accepts, as a server that is
+/// shutting down does.
+final class HangUpListener: @unchecked Sendable {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        (fd, port) = try listeningSocket()
+        let fd = self.fd
+        // The thread owns the socket: it closes it once `deinit`'s shutdown ends `accept`.
+        Thread.detachNewThread {
+            while true {
+                let client = accept(fd, nil, nil)
+                if client >= 0 { close(client); continue }
+                if errno == EINTR { continue }
+                close(fd)
+                return
+            }
+        }
+    }
+
+    deinit { shutdown(fd, Int32(SHUT_RDWR)) }
+}
+
 /// A TCP socket listening on a free loopback port: the socket and the port.
 func listeningSocket() throws -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

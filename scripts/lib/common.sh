@@ -61,6 +61,21 @@ take_lock() {
   flock -w 300 9 || die "timed out waiting for $STRATA_DIR/${1:-.lock}"
 }
 
+# Replaces the current (sub)shell with "$@", every descriptor above 2 closed.
+# For a daemon: it must not keep its starter's descriptors for its whole life,
+# the lock (fd 9) nor whatever the script's caller left open. A Swift test that
+# runs a script with Foundation's Process is told of the script's exit through a
+# socket the script inherits: a server spawned holding it would keep the test
+# waiting for as long as the server runs.
+exec_without_inherited_fds() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    ((fd > 2)) && eval "exec $fd>&-"
+  done
+  exec "$@"
+}
+
 # The OS user that runs a server: ourselves when not root; as root the first
 # of the arguments that exists (a package's system user, such as `postgres`),
 # else a dedicated `strata` system user, created on first use.

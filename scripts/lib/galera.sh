@@ -126,7 +126,8 @@ galera_spawn() {
   fi
   # Detached like scripts/db's mariadbd; setsid makes it lead a process group
   # that its SST helpers share. The pid is recorded before anything can fail.
-  setsid "$MARIADBD" "${args[@]}" </dev/null >>"$dir/node.log" 2>&1 9>&- &
+  # No inherited descriptor: a test restarts a node through this script.
+  (exec_without_inherited_fds setsid "$MARIADBD" "${args[@]}") </dev/null >>"$dir/node.log" 2>&1 &
   pid=$!
   echo "$pid" >"$dir/node.pid"
   GALERA_PIDS[node]=$pid
@@ -177,35 +178,46 @@ galera_start() {
   echo "galera: 3 nodes Synced on 127.0.0.1:$(galera_port 1)-$(galera_port 3) as $GALERA_USER in $((SECONDS - t0)) s"
 }
 
+# Stop node $1 cleanly: it leaves the cluster saying goodbye, so the others carry on
+# at once as a smaller cluster (a node that vanishes is only declared gone after
+# evs.suspect_timeout). With $2 = kill it is SIGKILLed instead, as a crash would end it.
+galera_stop_node() {
+  local node=$1 mode=${2:-clean} dir pid grace
+  dir=$(galera_dir_existing "$node")
+  [[ -d $dir ]] || { echo "galera node $node: not running"; return 0; }
+  pid=$(cat "$dir/node.pid" 2>/dev/null || true)
+  grace=$START_TIMEOUT
+  if [[ $mode == kill ]] && alive "$pid" && is_mariadbd "$pid"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    grace=5
+  elif galera_running "$node"; then
+    mariadb_admin "$(galera_sock "$node")" shutdown >/dev/null 2>&1 || true
+  elif alive "$pid" && is_mariadbd "$pid"; then
+    # Not answering yet: a joiner in the middle of its state transfer,
+    # which does not heed SIGTERM and holds nothing worth a clean stop.
+    kill -TERM "$pid" 2>/dev/null || true
+    grace=5
+  else
+    kill_leftovers "$dir" "galera node $node"
+    rm -f "$dir/node.pid"
+    echo "galera node $node: not running"
+    return 0
+  fi
+  alive "$pid" && is_mariadbd "$pid" || pid=""
+  stop_wait "$pid" "$grace" "galera node $node"
+  kill_leftovers "$dir" "galera node $node"
+  rm -f "$dir/node.pid"
+  galera_running "$node" && { log "galera node $node: still answering after stop"; return 1; }
+  if [[ $mode == kill ]]; then echo "galera node $node: killed"; else echo "galera node $node: stopped"; fi
+}
+
 galera_stop() {
   mysql_bins
-  local i dir pid grace rc=0
+  local i rc=0
   # Node 1 last: the last node to leave holds the newest state, and the next
   # start bootstraps from node 1.
   for i in 3 2 1; do
-    dir=$(galera_dir_existing "$i")
-    [[ -d $dir ]] || { echo "galera node $i: not running"; continue; }
-    pid=$(cat "$dir/node.pid" 2>/dev/null || true)
-    grace=$START_TIMEOUT
-    if galera_running "$i"; then
-      mariadb_admin "$(galera_sock "$i")" shutdown >/dev/null 2>&1 || true
-    elif alive "$pid" && is_mariadbd "$pid"; then
-      # Not answering yet: a joiner in the middle of its state transfer,
-      # which does not heed SIGTERM and holds nothing worth a clean stop.
-      kill -TERM "$pid" 2>/dev/null || true
-      grace=5
-    else
-      kill_leftovers "$dir" "galera node $i"
-      rm -f "$dir/node.pid"
-      echo "galera node $i: not running"
-      continue
-    fi
-    alive "$pid" && is_mariadbd "$pid" || pid=""
-    stop_wait "$pid" "$grace" "galera node $i"
-    kill_leftovers "$dir" "galera node $i"
-    rm -f "$dir/node.pid"
-    galera_running "$i" && { log "galera node $i: still answering after stop"; rc=1; }
-    echo "galera node $i: stopped"
+    galera_stop_node "$i" || rc=1
   done
   return $rc
 }

@@ -116,8 +116,12 @@ public final class Database: Sendable {
                         && (error.isRetryable || alsoRetrying.contains(error.category)) {
                 logger.debug("transaction retried", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 attempt += 1
-                // A short random pause lets the transaction that won go first.
-                try await Task.sleep(nanoseconds: UInt64.random(in: 1_000_000...(5_000_000 * UInt64(attempt))))
+                // A random pause lets the transaction that won go first; its bound doubles
+                // with each attempt (5, 10, 20 … ms, at most 500 ms), so writers that keep
+                // colliding on one hot row (on a cluster, certification aborts one of each
+                // pair committed close together) spread out instead of colliding again.
+                let bound = min(5_000_000 << UInt64(min(attempt - 2, 10)), 500_000_000)
+                try await Task.sleep(nanoseconds: UInt64.random(in: 1_000_000...UInt64(bound)))
             }
         }
     }
