@@ -170,7 +170,9 @@ actor KeyCounter {
 /// committed, so it charges the same run id again on the next node, as an application
 /// would: the run id makes the second try a replay when the first had committed. Run ids
 /// are handed out until the node has been stopped and each surviving node has charged
-/// `afterStop` runs since (or until `cap` runs or the deadline, which the test reports).
+/// `afterStop` runs since (or until `cap` runs after the stop, or the deadline, which the
+/// test reports). A stop can take many seconds on a loaded machine (the node leaves the
+/// cluster at once, its process ends later): runs go on meanwhile, uncounted by the cap.
 actor FailoverCharges {
     enum Phase: Sendable { case running, stopping, stopped }
 
@@ -200,6 +202,8 @@ actor FailoverCharges {
     private(set) var unexpected: [String] = []
     private(set) var stopScript: StrataCLI.Result?
     private(set) var stoppedAfterCharges = 0
+    /// Runs issued when the stop script returned.
+    private var issuedAtStop = 0
 
     init(nodes: Int, stoppedNode: Int, beforeStop: Int, afterStop: Int, cap: Int, within: Duration) {
         self.nodes = nodes
@@ -215,13 +219,13 @@ actor FailoverCharges {
         if phase == .stopped, chargedAfterStop.enumerated().allSatisfy({ $0.offset == stoppedNode || $0.element >= afterStop }) {
             return nil
         }
-        guard issued < cap, ContinuousClock.now < deadline else { return nil }
+        guard ContinuousClock.now < deadline, phase != .stopped || issued - issuedAtStop < cap else { return nil }
         issued += 1
         return "stop-run-\(issued)"
     }
 
     var isStopped: Bool { phase == .stopped }
-    var isOver: Bool { phase == .stopped || ContinuousClock.now >= deadline || issued >= cap }
+    var isOver: Bool { phase == .stopped || ContinuousClock.now >= deadline }
     var chargedCount: Int { charged.count }
 
     /// Runs charged on each node that began after the stopped node was gone.
@@ -238,6 +242,7 @@ actor FailoverCharges {
 
     func stopped(_ result: StrataCLI.Result) {
         stopScript = result
+        issuedAtStop = issued
         phase = .stopped
     }
 

@@ -20,43 +20,56 @@ struct ClusterTests {
     /// transaction again); every node's ledger verifies and agrees.
     @Test func aThousandChargesOverThreeNodesChargeExactlyWhatTheBalanceCovers() async throws {
         try await withGaleraDatabase(maxConnections: 4) { nodes, _ in
-            let balance: Int64 = 1_000, cost: Int64 = 3, charges = 1_000
-            try await Cluster.addAgent(nodes[0], key: "galera_agent", cost: cost)
-            let services = nodes.map { WalletService(database: $0, logger: TestLog.logger) }
-            try await services[0].grant(customer: "g-wallet", credits: balance, reason: "cluster test", context: Cluster.context)
-            let outcomes = KeyCounter()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for i in 0..<charges {
-                    let service = services[i % services.count]
-                    group.addTask {
-                        do {
-                            try await service.charge(customer: "g-wallet", agentKey: "galera_agent", runID: "run-\(i)",
-                                                     context: Cluster.context)
-                            await outcomes.add("charged")
-                        } catch WalletError.insufficientCredits {
-                            await outcomes.add("refused")
-                        } catch {
-                            await outcomes.add("error: \(error)")
-                        }
+            try await Self.aThousandChargesChargeExactlyWhatTheBalanceCovers(nodes)
+        }
+    }
+
+    /// The same through PgBouncer in transaction pooling, from two pools of its clients.
+    @Test func aThousandChargesThroughPgBouncerChargeExactlyWhatTheBalanceCovers() async throws {
+        try await withFreshDatabase(.postgres, migrated: true) { _, url in
+            let pools = try (1...2).map { _ in Database(url: try Cluster.pgbouncer(database: url.database), maxConnections: 4, logger: TestLog.logger) }
+            try await Self.closing(pools) { try await Self.aThousandChargesChargeExactlyWhatTheBalanceCovers(pools) }
+        }
+    }
+
+    /// 1,000 charges of one wallet at once, spread over `nodes` in turn (see above).
+    static func aThousandChargesChargeExactlyWhatTheBalanceCovers(_ nodes: [Database]) async throws {
+        let balance: Int64 = 1_000, cost: Int64 = 3, charges = 1_000
+        try await Cluster.addAgent(nodes[0], key: "galera_agent", cost: cost)
+        let services = nodes.map { WalletService(database: $0, logger: TestLog.logger) }
+        try await services[0].grant(customer: "g-wallet", credits: balance, reason: "cluster test", context: Cluster.context)
+        let outcomes = KeyCounter()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<charges {
+                let service = services[i % services.count]
+                group.addTask {
+                    do {
+                        try await service.charge(customer: "g-wallet", agentKey: "galera_agent", runID: "run-\(i)",
+                                                 context: Cluster.context)
+                        await outcomes.add("charged")
+                    } catch WalletError.insufficientCredits {
+                        await outcomes.add("refused")
+                    } catch {
+                        await outcomes.add("error: \(error)")
                     }
                 }
-                try await group.waitForAll()
             }
-            let counts = await outcomes.counts
-            let covered = Int(balance / cost)
-            #expect(counts == ["charged": covered, "refused": charges - covered], "\(counts)")
-            for (n, service) in services.enumerated() {
-                let report = try await service.verifyLedger(customer: "g-wallet")
-                #expect(report.isConsistent, "node \(n + 1): \(report.problems)")
-                #expect(try await service.balance(customer: "g-wallet") == balance - Int64(covered) * cost, "node \(n + 1)")
-                let (rows, lowest): (Int64, Int64) = try await nodes[n].withConnection { conn in
-                    let row = try conn.queryFirst("""
-                        SELECT COUNT(*) AS n, MIN(balance_after) AS lowest FROM credit_transactions WHERE kind = 'charge'
-                        """)!
-                    return (try row.decode("n"), try row.decode("lowest"))
-                }
-                #expect(rows == Int64(covered) && lowest >= 0, "node \(n + 1): \(rows) charges, lowest balance \(lowest)")
+            try await group.waitForAll()
+        }
+        let counts = await outcomes.counts
+        let covered = Int(balance / cost)
+        #expect(counts == ["charged": covered, "refused": charges - covered], "\(counts)")
+        for (n, service) in services.enumerated() {
+            let report = try await service.verifyLedger(customer: "g-wallet")
+            #expect(report.isConsistent, "node \(n + 1): \(report.problems)")
+            #expect(try await service.balance(customer: "g-wallet") == balance - Int64(covered) * cost, "node \(n + 1)")
+            let (rows, lowest): (Int64, Int64) = try await nodes[n].withConnection { conn in
+                let row = try conn.queryFirst("""
+                    SELECT COUNT(*) AS n, MIN(balance_after) AS lowest FROM credit_transactions WHERE kind = 'charge'
+                    """)!
+                return (try row.decode("n"), try row.decode("lowest"))
             }
+            #expect(rows == Int64(covered) && lowest >= 0, "node \(n + 1): \(rows) charges, lowest balance \(lowest)")
         }
     }
 
@@ -64,56 +77,83 @@ struct ClusterTests {
     /// racing for them: each event is handled once and recorded once, on every node.
     @Test func workersOnThreeNodesProcessEveryEventExactlyOnce() async throws {
         try await withGaleraDatabase(maxConnections: 4) { nodes, _ in
-            let clock = ManualClock()
-            let secret = "whsec_cluster_test"
-            let inboxes = nodes.map { WebhookInbox(database: $0, clock: clock, logger: TestLog.logger, secret: secret) }
-            let events = 500
-            for i in 0..<events {
-                let body = #"{"id":"evt_g_\#(i)","object":"event","type":"invoice.paid","data":{"object":{}}}"#
-                _ = try await inboxes[i % inboxes.count].receive(
-                    provider: "stripe", payload: body,
-                    signatureHeader: WebhookSignature.sign(payload: body, secret: secret, at: clock.now()))
-            }
-            let calls = KeyCounter()
-            var registry = WebhookHandlerRegistry()
-            registry.register("invoice.paid") { event in await calls.add(event.reference) }
-            let workers = nodes.enumerated().flatMap { n, db in
-                (1...2).map { w in
-                    RetryWorker(id: "node\(n + 1)-w\(w)", database: db, registry: registry, clock: clock,
-                                logger: TestLog.logger, random: { 0.5 })
-                }
-            }
-            let perWorker = try await withThrowingTaskGroup(of: (String, Int, Int).self) { group in
-                for worker in workers {
-                    group.addTask {
-                        var processed = 0, refused = 0
-                        while true {
-                            let summary = try await worker.runDue(limit: 10)
-                            refused += summary.refused + summary.unrecorded
-                            if summary.claimed == 0 { break }
-                            processed += summary.processed
-                        }
-                        return (worker.id, processed, refused)
-                    }
-                }
-                return try await group.reduce(into: [String: (Int, Int)]()) { $0[$1.0] = ($1.1, $1.2) }
-            }
-            #expect(perWorker.values.map(\.0).reduce(0, +) == events, "\(perWorker)")
-            #expect(perWorker.values.map(\.1).reduce(0, +) == 0, "no late result was refused: \(perWorker)")
-            #expect(Set(perWorker.filter { $0.value.0 > 0 }.keys.map { $0.prefix(5) }).count == 3,
-                    "every node's workers took a share: \(perWorker)")
-            let counts = await calls.counts
-            #expect(counts.count == events && counts.values.allSatisfy { $0 == 1 },
-                    "handled more than once: \(counts.filter { $0.value != 1 }.prefix(5))")
-            for (n, db) in nodes.enumerated() {
-                let (processed, attempts): (Int64, Int64) = try await db.withConnection { conn in
-                    let p: Int64 = try conn.queryFirst("SELECT COUNT(*) AS n FROM webhook_events WHERE state = 'processed'")!.decode("n")
-                    let a: Int64 = try conn.queryFirst("SELECT COUNT(*) AS n FROM webhook_attempts")!.decode("n")
-                    return (p, a)
-                }
-                #expect(processed == Int64(events) && attempts == Int64(events), "node \(n + 1): \(processed) processed, \(attempts) attempts")
+            try await Self.workersProcessEveryEventExactlyOnce(nodes)
+        }
+    }
+
+    /// The same through PgBouncer in transaction pooling: two workers on each of two pools
+    /// of its clients (`FOR UPDATE SKIP LOCKED` holds for the transaction it is in).
+    @Test func workersThroughPgBouncerProcessEveryEventExactlyOnce() async throws {
+        try await withFreshDatabase(.postgres, migrated: true) { _, url in
+            let pools = try (1...2).map { _ in Database(url: try Cluster.pgbouncer(database: url.database), maxConnections: 4, logger: TestLog.logger) }
+            try await Self.closing(pools) { try await Self.workersProcessEveryEventExactlyOnce(pools) }
+        }
+    }
+
+    /// 500 events received over `nodes` in turn, two workers on each (see above).
+    static func workersProcessEveryEventExactlyOnce(_ nodes: [Database]) async throws {
+        let clock = ManualClock()
+        let secret = "whsec_cluster_test"
+        let inboxes = nodes.map { WebhookInbox(database: $0, clock: clock, logger: TestLog.logger, secret: secret) }
+        let events = 500
+        for i in 0..<events {
+            let body = #"{"id":"evt_g_\#(i)","object":"event","type":"invoice.paid","data":{"object":{}}}"#
+            _ = try await inboxes[i % inboxes.count].receive(
+                provider: "stripe", payload: body,
+                signatureHeader: WebhookSignature.sign(payload: body, secret: secret, at: clock.now()))
+        }
+        let calls = KeyCounter()
+        var registry = WebhookHandlerRegistry()
+        registry.register("invoice.paid") { event in await calls.add(event.reference) }
+        let workers = nodes.enumerated().flatMap { n, db in
+            (1...2).map { w in
+                RetryWorker(id: "node\(n + 1)-w\(w)", database: db, registry: registry, clock: clock,
+                            logger: TestLog.logger, random: { 0.5 })
             }
         }
+        let perWorker = try await withThrowingTaskGroup(of: (String, Int, Int).self) { group in
+            for worker in workers {
+                group.addTask {
+                    var processed = 0, refused = 0
+                    while true {
+                        let summary = try await worker.runDue(limit: 10)
+                        refused += summary.refused + summary.unrecorded
+                        if summary.claimed == 0 { break }
+                        processed += summary.processed
+                    }
+                    return (worker.id, processed, refused)
+                }
+            }
+            return try await group.reduce(into: [String: (Int, Int)]()) { $0[$1.0] = ($1.1, $1.2) }
+        }
+        #expect(perWorker.values.map(\.0).reduce(0, +) == events, "\(perWorker)")
+        #expect(perWorker.values.map(\.1).reduce(0, +) == 0, "no late result was refused: \(perWorker)")
+        #expect(Set(perWorker.filter { $0.value.0 > 0 }.keys.map { $0.prefix(5) }).count == nodes.count,
+                "every node's workers took a share: \(perWorker)")
+        let counts = await calls.counts
+        #expect(counts.count == events && counts.values.allSatisfy { $0 == 1 },
+                "handled more than once: \(counts.filter { $0.value != 1 }.prefix(5))")
+        for (n, db) in nodes.enumerated() {
+            let (processed, attempts): (Int64, Int64) = try await db.withConnection { conn in
+                let p: Int64 = try conn.queryFirst("SELECT COUNT(*) AS n FROM webhook_events WHERE state = 'processed'")!.decode("n")
+                let a: Int64 = try conn.queryFirst("SELECT COUNT(*) AS n FROM webhook_attempts")!.decode("n")
+                return (p, a)
+            }
+            #expect(processed == Int64(events) && attempts == Int64(events), "node \(n + 1): \(processed) processed, \(attempts) attempts")
+        }
+    }
+
+    /// Runs `body`, then closes `databases` whatever it did.
+    static func closing(_ databases: [Database], _ body: () async throws -> Void) async throws {
+        let outcome: Result<Void, any Error>
+        do {
+            try await body()
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        for db in databases { await db.close() }
+        try outcome.get()
     }
 
     /// Two `strata serve` processes on two nodes taking charges of one wallet at once.
