@@ -24,9 +24,9 @@ public struct MySQLDriver: DatabaseDriver {
     /// certificates), `require` (TLS, server certificate not checked) or `verify-ca` /
     /// `verify-full` (TLS with the certificate checked, against `sslrootcert` when given).
     /// - Throws: ``DatabaseError``: `.authentication` (1045), `.unknownDatabase` (1049),
-    ///   `.connectionRefused` (2002, 2003, a hang-up before the connect timeout), `.timeout` (no answer within the connect
-    ///   timeout), `.other`; the one-line message names host, port and database, never
-    ///   the password.
+    ///   `.connectionRefused` (2002, 2003, a hang-up before the connect timeout),
+    ///   `.timeout` (no answer within the connect timeout), `.other`; the one-line message
+    ///   names host, port and database, never the password.
     public func connect(to url: DatabaseURL, logger: Logger) throws -> any SQLConnection {
         try MySQLConnection(url: url, logger: logger)
     }
