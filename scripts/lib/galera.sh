@@ -2,8 +2,8 @@
 # Sourced after common.sh and mariadb.sh. Node N (1, 2, 3) lives in
 # .strata/galera-N: my.cnf, data/, node.log, node.pid (the pid we spawned).
 
-GALERA_PORT=${STRATA_GALERA_PORT:-53311}
-GALERA_WSREP_PORT=${STRATA_GALERA_WSREP_PORT:-54311}
+GALERA_PORT=${STRATA_GALERA_PORT:-23311}
+GALERA_WSREP_PORT=${STRATA_GALERA_WSREP_PORT:-24311}
 GALERA_PROVIDER=${STRATA_GALERA_PROVIDER:-/usr/lib/galera/libgalera_smm.so}
 GALERA_NODES=(1 2 3)
 # A joiner copies node 1's data (about 130 MB) before it answers.

@@ -3,8 +3,8 @@
 # and a hot standby of it (.strata/standby). Sourced after common.sh and
 # postgres.sh; primary_start (scripts/cluster) sets PRIMARY_DATA/PRIMARY_SOCK.
 
-PGBOUNCER_PORT=${STRATA_PGBOUNCER_PORT:-56432}
-STANDBY_PORT=${STRATA_STANDBY_PORT:-55433}
+PGBOUNCER_PORT=${STRATA_PGBOUNCER_PORT:-26432}
+STANDBY_PORT=${STRATA_STANDBY_PORT:-25433}
 # The name the standby's WAL receiver gives the primary (pg_stat_replication).
 STANDBY_NAME=strata_standby
 
