@@ -84,13 +84,19 @@ struct ConnectionInputTests {
         #expect("\(error.map { "\($0)" } ?? "")".contains("strata_no_such_db"))
     }
 
-    @Test(arguments: Backend.allCases)
-    func nothingListeningIsRefusedAtOnce(_ backend: Backend) async throws {
+    /// The backend's test URL pointed at `port` on loopback, with the tests' secret.
+    static func loopbackURL(_ backend: Backend, port: Int, connectTimeout: Int) throws -> DatabaseURL {
         var url = try backend.url()
         url.host = "127.0.0.1"
-        url.port = try closedPort()
-        url.password = Self.secret
-        url.connectTimeout = 60
+        url.port = port
+        url.password = secret
+        url.connectTimeout = connectTimeout
+        return url
+    }
+
+    @Test(arguments: Backend.allCases)
+    func nothingListeningIsRefusedAtOnce(_ backend: Backend) async throws {
+        let url = try Self.loopbackURL(backend, port: try closedPort(), connectTimeout: 60)
         let (error, elapsed) = await connectError(url)
         expectClean(error, .connectionRefused)
         // Refused at once, not after the 60 s connect timeout (generous for a loaded machine).
@@ -103,12 +109,7 @@ struct ConnectionInputTests {
     @Test(arguments: Backend.allCases)
     func aServerHangingUpAtTheHandshakeIsRefusedAtOnce(_ backend: Backend) async throws {
         let listener = try HangUpListener()
-        var url = try backend.url()
-        url.host = "127.0.0.1"
-        url.port = listener.port
-        url.password = Self.secret
-        url.connectTimeout = 60
-        let (error, elapsed) = await connectError(url)
+        let (error, elapsed) = await connectError(try Self.loopbackURL(backend, port: listener.port, connectTimeout: 60))
         expectClean(error, .connectionRefused)
         #expect(elapsed < .seconds(30), "refused after \(elapsed)")
         withExtendedLifetime(listener) {}
@@ -117,12 +118,7 @@ struct ConnectionInputTests {
     @Test(arguments: Backend.allCases)
     func silentHostIsBoundedByTheConnectTimeout(_ backend: Backend) async throws {
         let listener = try SilentListener()
-        var url = try backend.url()
-        url.host = "127.0.0.1"
-        url.port = listener.port
-        url.password = Self.secret
-        url.connectTimeout = 2
-        let (error, elapsed) = await connectError(url)
+        let (error, elapsed) = await connectError(try Self.loopbackURL(backend, port: listener.port, connectTimeout: 2))
         expectClean(error, .timeout)
         #expect(elapsed >= .milliseconds(1500) && elapsed < .seconds(30), "timed out after \(elapsed)")
         withExtendedLifetime(listener) {}
