@@ -14,6 +14,7 @@ enum MySQLErrorMapping {
         case 1064, 1149: .syntax
         case 1146, 1051: .undefinedTable
         case 1054: .undefinedColumn
+        case 1050, 1060, 1061: .duplicateObject    // table, column, index name exists
         case 1317, 1927: .canceled                 // KILL QUERY / KILL
         case 3024, 1969: .timeout                  // max_execution_time / max_statement_time
         case 1045, 1044, 1698: .authentication

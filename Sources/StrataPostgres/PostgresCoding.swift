@@ -141,6 +141,8 @@ enum PostgresErrorMapping {
         case "42601": return .syntax
         case "42P01": return .undefinedTable
         case "42703": return .undefinedColumn
+        // duplicate table, object (a table's row type among them), schema, column, function
+        case "42P07", "42710", "42P06", "42701", "42723": return .duplicateObject
         case "28P01", "28000": return .authentication
         case "3D000": return .unknownDatabase
         case "57014":

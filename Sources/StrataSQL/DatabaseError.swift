@@ -20,6 +20,8 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible, CustomDeb
         case syntax = "syntax error"
         case undefinedTable = "undefined table"
         case undefinedColumn = "undefined column"
+        /// A table, type, column, index or schema of that name already exists.
+        case duplicateObject = "object already exists"
         case connectionRefused = "connection refused"
         case connectionLost = "connection lost"
         case authentication = "authentication failed"

@@ -38,6 +38,8 @@ struct DriverErrorTests {
             (.syntax, "SELEC 1"),
             (.undefinedTable, "SELECT * FROM no_such_table_here"),
             (.undefinedColumn, "SELECT no_such_column FROM \(parent)"),
+            (.duplicateObject, "CREATE TABLE \(parent) (id INT)"),
+            (.duplicateObject, "ALTER TABLE \(parent) ADD COLUMN n INT"),
         ]
         let results = try await category(backend, setup: setup, teardown: teardown) { conn in
             for (expected, sql) in cases {

@@ -53,6 +53,29 @@ import Testing
         }
     }
 
+    /// Runs that create the lock tables at the same moment all succeed: PostgreSQL reports
+    /// the loser of the race as a unique violation in its catalogue, or as the table's row
+    /// type already existing (42710), which once failed one of eight `migrate up`s.
+    @Test(arguments: Backend.allCases)
+    func theLockTablesAreCreatedByManyRunsAtOnce(_ backend: Backend) async throws {
+        try await withFreshDatabase(backend, maxConnections: 8) { db, _ in
+            for round in 0..<6 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<8 {
+                        group.addTask { try await db.withConnection { try TableMigrationLock.create($0, dialect: db.dialect) } }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(try await count(db, "SELECT COUNT(*) AS n FROM strata_migration_lock") == 0, "round \(round)")
+                #expect(try await count(db, "SELECT COUNT(*) AS n FROM strata_lock_events") == 0, "round \(round)")
+                try await db.withConnection {
+                    try $0.executeUnprepared("DROP TABLE strata_lock_events")
+                    try $0.executeUnprepared("DROP TABLE strata_migration_lock")
+                }
+            }
+        }
+    }
+
     /// A fixture whose second statement runs 60 s: a run killed there leaves its lock row.
     private func longMigration(_ backend: Backend, marker: String) throws -> MigrationFixture {
         let sleep = backend == .postgres ? "pg_sleep(60)" : "SLEEP(60)"

@@ -89,14 +89,15 @@ public struct TableMigrationLock: MigrationLock {
     }
 
     /// `CREATE TABLE IF NOT EXISTS` that tolerates a concurrent creator: PostgreSQL
-    /// reports a second creation racing the first as a unique violation in its catalogue.
+    /// reports a second creation racing the first as a unique violation in its catalogue,
+    /// or as the table's row type already existing (42710), depending on where they meet.
     /// Asked first: on a Galera node even a `CREATE TABLE` that finds its table runs in
     /// total-order isolation and aborts other runs' transactions on that table.
     static func createIfAbsent(_ conn: any SQLConnection, table: String, dialect: any SQLDialect, _ sql: String) throws {
         guard try !SchemaHistory.tableExists(conn, table, dialect: dialect) else { return }
         do {
             try conn.executeUnprepared(sql)
-        } catch let error as DatabaseError where error.category == .uniqueViolation || error.code == "42P07" {
+        } catch let error as DatabaseError where error.category == .uniqueViolation || error.category == .duplicateObject {
             guard try SchemaHistory.tableExists(conn, table, dialect: dialect) else { throw error }
         }
     }
