@@ -268,7 +268,7 @@ bench_http() {
   echo "scripts/bench http — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $RUNS runs each, median compared"
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes the figures noisy)"
   echo "servers: scripts/db (PostgreSQL 15 fsync=off synchronous_commit=off full_page_writes=off;" \
-    "MariaDB 10.11 innodb_flush_log_at_trx_commit=0 innodb_doublewrite=0, no binary log)"
+    "MariaDB 10.11 innodb_flush_log_at_trx_commit=0 innodb_doublewrite=0, no binary log$(mariadb_fsync_note))"
   echo "strata serve (release): 127.0.0.1, pool of $HTTP_POOL connections (--max-connections), $HTTP_WEBHOOK_WORKERS webhook workers," \
     "log level $HTTP_LOG_LEVEL$([[ $HTTP_LOG_LEVEL == warning ]] && echo ' (no per-request line)'), HS256 tokens; $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)"
   http_backend postgres "$STRATA_TEST_POSTGRES_URL"

@@ -52,7 +52,7 @@ bench_journal() {
   url_pg=$(with_database "$STRATA_TEST_POSTGRES_URL" "$JOURNAL_DB")
   url_my=$(with_database "$STRATA_TEST_MYSQL_URL" "$JOURNAL_DB")
   echo "scripts/bench journal — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $RUNS runs each, median compared"
-  echo "servers: scripts/db (PostgreSQL fsync=off synchronous_commit=off; MariaDB innodb_flush_log_at_trx_commit=0)"
+  echo "servers: scripts/db (PostgreSQL fsync=off synchronous_commit=off; MariaDB innodb_flush_log_at_trx_commit=0$(mariadb_fsync_note))"
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   local pg_large="" my_large="" my_small="" client=""
   for ((r = 1; r <= RUNS; r++)); do

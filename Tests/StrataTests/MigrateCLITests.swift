@@ -69,8 +69,11 @@ struct MigrateCLITests {
         let dir = projectRoot.appendingPathComponent("migrations")
         try await withFreshDatabase(backend) { db, url in
             let results = try await withThrowingTaskGroup(of: StrataCLI.Result.self) { group in
+                // The test is about each migration running once, not about how long a
+                // waiter waits: on a loaded CI machine the first run's DDL can queue
+                // behind the other tests' for longer than the default 60 s.
                 for _ in 0..<8 {
-                    group.addTask { try await migrate(["up", "--json"], url: url, dir: dir) }
+                    group.addTask { try await migrate(["up", "--json", "--lock-timeout", "300"], url: url, dir: dir) }
                 }
                 var all: [StrataCLI.Result] = []
                 for try await r in group { all.append(r) }

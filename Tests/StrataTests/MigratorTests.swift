@@ -195,14 +195,17 @@ struct MigratorTests {
         try await withFreshDatabase(backend, maxConnections: 2) { db, url in
             let holder = Database(url: url, maxConnections: 1, logger: TestLog.logger)
             let lockName = "strata:\(url.database):strata_schema_history"
-            let held = try await holder.withConnection { try $0.tryLock(name: lockName) }
+            let (held, session): (Bool, Int64) = try await holder.withConnection {
+                let session: Int64 = try $0.queryFirst(backend == .postgres ? "SELECT pg_backend_pid() AS pid" : "SELECT CONNECTION_ID() AS pid")!.decode("pid")
+                return (try $0.tryLock(name: lockName), session)
+            }
             #expect(held)
             let started = ContinuousClock.now
             do {
                 try await fixture.migrator(db, backend: backend, lockTimeout: .milliseconds(600)).run(.up())
                 Issue.record("ran without the lock")
             } catch MigrationError.lockTimeout(let message) {
-                #expect(message.contains("lock"))
+                #expect(message.contains("held by server session \(session))"), "names who holds it: \(message)")
             }
             #expect(ContinuousClock.now - started < .seconds(30))
             #expect(try await db.tableNames().isEmpty)

@@ -23,7 +23,9 @@ public struct SessionMigrationLock: MigrationLock {
         case .cancelled:
             throw MigrationError.interrupted("canceled while waiting for the migration lock '\(name)'; nothing ran")
         case .timedOut:
-            throw MigrationError.lockTimeout("another migration run held the lock '\(name)' for longer than \(timeout.seconds) s (--lock-timeout)")
+            // The server session that holds it, for `pg_stat_activity` / `SHOW PROCESSLIST`.
+            let by = ((try? holder(conn)) ?? nil)?.pid.map { " (held by server session \($0))" } ?? ""
+            throw MigrationError.lockTimeout("another migration run held the lock '\(name)'\(by) for longer than \(timeout.seconds) s (--lock-timeout)")
         }
     }
 
