@@ -9,7 +9,8 @@ final class PostgresConnection: SQLConnection {
     private var handle: OpaquePointer?
     private let noticeSink: NoticeSink
     var isBroken = false
-    /// Prepared statements by SQL text and parameter types; `nil` when the URL turned the cache off.
+    /// Prepared statements by SQL text and parameter types; `nil` when the URL turned the
+    /// cache off or the connection goes through a pooler.
     private var statements: [StatementKey: String]?
     private var statementsPrepared = 0
     /// The column index of each prepared statement's last result, by statement name.
@@ -20,8 +21,9 @@ final class PostgresConnection: SQLConnection {
     /// Statements of the open transaction held back by ``executeDeferred(_:)``: they go
     /// out in one pipeline with the next statement or with `COMMIT`.
     private var deferred: [PostgresStatement] = []
-    /// Whether the URL declared a transaction pooler (`pooler=transaction`).
-    private let declaredPooler: Bool
+    /// Whether the connection goes through a transaction pooler: declared in the URL
+    /// (`pooler=transaction`) or found at connect (``behindPooler(_:)``).
+    private let throughPooler: Bool
     /// Whether a statement runs now, for ``PostgresCanceller``.
     private let watch = PostgresStatementWatch()
     static let statementCacheLimit = 256
@@ -70,10 +72,6 @@ final class PostgresConnection: SQLConnection {
             }
             params.append((k, v))
         }
-        // A named statement prepared through a transaction pooler lands on one server
-        // connection and is missing on the next: a declared pooler turns the cache off.
-        statements = cacheStatements && !pooler ? [:] : nil
-        declaredPooler = pooler
 
         let conn: OpaquePointer? = withCStrings(params.map(\.0)) { keys in
             withCStrings(params.map(\.1)) { values in
@@ -88,6 +86,23 @@ final class PostgresConnection: SQLConnection {
             PQfinish(conn)
             throw Self.connectError(message, url: url)
         }
+        if let reason = Self.unreadableSettings(conn) {
+            PQfinish(conn)
+            throw DatabaseError(.other, message: "cannot use \(url.redactedTarget): \(reason)")
+        }
+        if !pooler {
+            guard let found = Self.behindPooler(conn) else {
+                let message = String(cString: PQerrorMessage(conn))
+                PQfinish(conn)
+                throw Self.connectError(message, url: url)
+            }
+            pooler = found
+        }
+        // A named statement prepared through a transaction pooler lands on one server
+        // connection and is missing (or already there) on the next: a pooler, declared
+        // or found, turns the cache off.
+        statements = cacheStatements && !pooler ? [:] : nil
+        throughPooler = pooler
         handle = conn
         noticeSink = NoticeSink(logger: logger)
         PQsetNoticeReceiver(conn, { context, result in
@@ -99,23 +114,50 @@ final class PostgresConnection: SQLConnection {
 
     deinit { close() }
 
+    /// Why the session's settings would make its text results unreadable, or `nil`.
+    ///
+    /// Strata asks for `DateStyle=ISO` in the startup packet's `options`, and parses
+    /// dates and times as ISO. A transaction pooler does not pass `options` on (PgBouncer
+    /// ignores it), so behind one the session has the server's or the database's
+    /// DateStyle: one in `SQL`, `Postgres` or `German` style would turn every timestamp
+    /// into text that is not read back, after writes had been made. The server reports
+    /// the setting at connect (libpq's `PQparameterStatus`, which PgBouncer relays), so
+    /// such a session is refused before it runs anything. The time zone needs no check:
+    /// timestamps go out and come back with their offset.
+    static func unreadableSettings(_ conn: OpaquePointer) -> String? {
+        guard let raw = PQparameterStatus(conn, "DateStyle") else { return nil }
+        let dateStyle = String(cString: raw)
+        guard !dateStyle.uppercased().hasPrefix("ISO") else { return nil }
+        return "the session's DateStyle is '\(dateStyle)', and Strata reads dates in ISO (a transaction pooler does not pass on the DateStyle=ISO it asks for): set it for the database (ALTER DATABASE ... SET datestyle = 'ISO, MDY') or the server"
+    }
+
     func close() {
         if let handle { PQfinish(handle) }
         handle = nil
         isBroken = true
     }
 
-    /// A transaction pooler when the URL declares one, or when the backend pid of the
-    /// connection's key data differs from the one the server answers: libpq's
-    /// `PQbackendPID` is the pid in the BackendKeyData the other end sent at startup,
-    /// which PgBouncer makes up, while `pg_backend_pid()` is the pid of the server
-    /// process that runs the query. On a direct connection the two are the same.
+    /// A transaction pooler when the URL declares one or the connection found one at
+    /// connect (``behindPooler(_:)``), else a single server.
     func topology() throws -> ConnectionTopology {
-        if declaredPooler { return .transactionPooler }
-        let handle = try liveHandle("SELECT pg_backend_pid()")
-        let keyPID = Int64(PQbackendPID(handle))
-        let serverPID = try queryFirst("SELECT pg_backend_pid() AS pid")?.decode("pid", as: Int64.self)
-        return serverPID == keyPID ? .singleServer : .transactionPooler
+        throughPooler ? .transactionPooler : .singleServer
+    }
+
+    /// Whether `conn` goes through a pooler, asked once at connect; `nil` when the
+    /// question failed (the connection is then unusable).
+    ///
+    /// libpq's `PQbackendPID` is the pid in the BackendKeyData the other end sent at
+    /// startup, which PgBouncer makes up, while `pg_backend_pid()` is the pid of the
+    /// server process that runs the query. On a direct connection the two are the same.
+    /// Asked at connect rather than when a lock is chosen, so that a URL that does not
+    /// declare its pooler still gets its statement cache turned off: behind PgBouncer a
+    /// named statement fails with 42P05 or 26000 on the next server connection.
+    static func behindPooler(_ conn: OpaquePointer) -> Bool? {
+        guard let result = PQexec(conn, "SELECT pg_backend_pid()") else { return nil }
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_TUPLES_OK, PQntuples(result) == 1,
+              let text = PQgetvalue(result, 0, 0), let serverPID = Int32(String(cString: text)) else { return nil }
+        return serverPID != PQbackendPID(conn)
     }
 
     func makeCanceller() -> (any SQLCanceller)? {

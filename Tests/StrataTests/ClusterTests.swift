@@ -32,6 +32,61 @@ struct ClusterTests {
         }
     }
 
+    /// Behind PgBouncer the `DateStyle=ISO` Strata asks for at connect does not reach the
+    /// server: a database whose DateStyle is another is refused at connect, in one line
+    /// that says what to set, before anything is written; spoken to directly, the same
+    /// database is used as usual (the startup options win over the database's setting).
+    @Test func aDatabaseWithAnotherDateStyleIsRefusedThroughPgBouncer() async throws {
+        try await withFreshDatabase(.postgres) { db, url in
+            try await db.withConnection { try $0.executeUnprepared("ALTER DATABASE \(url.database) SET datestyle = 'SQL, DMY'") }
+            let pooled = Database(url: try Cluster.pgbouncer(database: url.database), maxConnections: 1, logger: TestLog.logger)
+            do {
+                try await pooled.withConnection { _ = try $0.queryFirst("SELECT 1 AS one") }
+                Issue.record("a session with DateStyle 'SQL, DMY' was used")
+            } catch let error as DatabaseError {
+                #expect(error.message.contains("DateStyle is 'SQL, DMY'") && error.message.contains("ALTER DATABASE"), "\(error)")
+                #expect(!error.description.contains("\n"))
+            }
+            await pooled.close()
+            let r = try await StrataCLI.run(["migrate", "up", "--migrations", projectRoot.appendingPathComponent("migrations").path],
+                                            environment: ["DATABASE_URL": try Cluster.pgbouncer(database: url.database).urlString])
+            #expect(r.status != 0 && r.stderr.contains("DateStyle") && r.stderr.split(separator: "\n").count == 1, "\(r.status): \(r.stderr)")
+            #expect(try await db.tableNames().isEmpty, "nothing was written through the pooler")
+            let direct = Database(url: url, maxConnections: 1, logger: TestLog.logger)
+            let now: SQLTimestamp? = try await direct.withConnection { try $0.queryFirst("SELECT now() AS t")?.decode("t") }
+            #expect(now != nil, "spoken to directly, the session is ISO")
+            await direct.close()
+        }
+    }
+
+    /// A URL that points at PgBouncer without saying so (no `pooler=`, the statement cache
+    /// on) works: the connection finds the pooler at connect and prepares nothing by name,
+    /// which would fail on the next server connection (42P05 / 26000); the lock chosen is
+    /// the table lock. Charges from two pools and `migrate up`, `status` and `plan` run as
+    /// through a declared one.
+    @Test func anUndeclaredPgBouncerIsFoundAndItsStatementCacheTurnedOff() async throws {
+        try await withFreshDatabase(.postgres, migrated: true) { _, url in
+            var undeclared = try Cluster.pgbouncer(database: url.database)
+            undeclared.parameters.removeAll()
+            #expect(!undeclared.urlString.contains("?"), "the URL declares nothing")
+            let pools = [Database(url: undeclared, maxConnections: 4, logger: TestLog.logger),
+                         Database(url: undeclared, maxConnections: 4, logger: TestLog.logger)]
+            try await Self.closing(pools) {
+                let topology = try await pools[0].withConnection { try $0.topology() }
+                #expect(topology == .transactionPooler)
+                let (kind, _) = try await pools[0].withConnection { try MigrationLockChoice.kind(for: .auto, on: $0) }
+                #expect(kind == .table)
+                try await Self.aThousandChargesChargeExactlyWhatTheBalanceCovers(pools)
+            }
+            let migrations = projectRoot.appendingPathComponent("migrations").path
+            for command in [["up"], ["status", "--exit-code"], ["plan"]] {
+                let r = try await StrataCLI.run(["migrate"] + command + ["--migrations", migrations],
+                                                environment: ["DATABASE_URL": undeclared.urlString])
+                #expect(r.status == 0, "\(command): \(r.stderr)")
+            }
+        }
+    }
+
     /// 1,000 charges of one wallet at once, spread over `nodes` in turn (see above).
     static func aThousandChargesChargeExactlyWhatTheBalanceCovers(_ nodes: [Database]) async throws {
         let balance: Int64 = 1_000, cost: Int64 = 3, charges = 1_000
