@@ -226,7 +226,13 @@ actor FailoverCharges {
 
     var isStopped: Bool { phase == .stopped }
     var isOver: Bool { phase == .stopped || ContinuousClock.now >= deadline }
-    var chargedCount: Int { charged.count }
+
+    /// Whether the node to be stopped has charged runs of its own yet: stopping it before
+    /// would prove nothing about a node that goes away while it works.
+    var stoppedNodeHasCharged: Bool { charged.values.contains { $0.node == stoppedNode } }
+
+    /// Enough runs charged, some by the node to be stopped: time to stop it.
+    var isReadyToStop: Bool { charged.count >= beforeStop && stoppedNodeHasCharged }
 
     /// Runs charged on each node that began after the stopped node was gone.
     var chargedAfterStop: [Int] {
