@@ -41,6 +41,16 @@ alive() {
   [[ -n $state && $state != Z && $state != X ]]
 }
 
+# Die if TCP port $1 on loopback is already listened on; $2 names who wanted it. Another
+# checkout's servers on the same default ports would otherwise be taken for ours, or
+# make ours exit during startup with a log that does not say why.
+refuse_taken_port() {
+  command -v ss >/dev/null 2>&1 || return 0
+  if ss -Htln "sport = :$1" 2>/dev/null | grep -q .; then
+    die "$2: port $1 on 127.0.0.1 is taken by another process (another checkout's servers? stop them, or choose other ports with the STRATA_*_PORT variables)"
+  fi
+}
+
 find_bin() { # first existing command among the arguments
   local c
   for c in "$@"; do

@@ -96,6 +96,8 @@ galera_spawn() {
   if alive "$old" && is_mariadbd "$old"; then
     die "galera node $node: pid $old is alive but not answering; run scripts/cluster stop galera"
   fi
+  refuse_taken_port "$(galera_port "$node")" "galera node $node"
+  refuse_taken_port "$(galera_gcomm_port "$node")" "galera node $node (group communication)"
   galera_write_config "$node" "$dir"
   touch "$dir/node.log"
   ((IS_ROOT)) && chown "$GALERA_USER:" "$dir/my.cnf" "$dir/node.log"

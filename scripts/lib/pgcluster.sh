@@ -71,6 +71,7 @@ pgbouncer_start() {
     return 0
   fi
   pgbouncer_stop >/dev/null
+  refuse_taken_port "$PGBOUNCER_PORT" pgbouncer
   pgbouncer_write_config "$dir"
   touch "$dir/pgbouncer.log"
   ((IS_ROOT)) && chown "$PG_USER:" "$dir/pgbouncer.log"
@@ -140,6 +141,7 @@ standby_start() {
     return 0
   fi
   kill_leftovers "$dir" standby
+  refuse_taken_port "$STANDBY_PORT" standby
   # A fresh copy every time (see scripts/cluster): over the primary's socket
   # as the bootstrap superuser, which pg_hba trusts for local replication.
   rm -rf "$data"
