@@ -69,9 +69,7 @@ enum CLILogging {
         if !bootstrapped {
             bootstrapped = true
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = .trace
-                return handler
+                StandardErrorLogHandler(label: label)
             }
         }
         var logger = Logger(label: "strata")

@@ -3,7 +3,7 @@ import StrataBilling
 /// `POST /billing/charges`: the receipt, the balance right after the charge, and
 /// whether this answer replays an earlier charge of the same run (`replay: true`,
 /// status 200) rather than a new one (`replay: false`, status 201).
-struct ChargeBody: Encodable {
+struct ChargeBody: JSONWritable {
     var transaction: TransactionBody
     var balanceCredits: Int64
     var replay: Bool
@@ -17,5 +17,13 @@ struct ChargeBody: Encodable {
     enum CodingKeys: String, CodingKey {
         case transaction, replay
         case balanceCredits = "balance_credits"
+    }
+
+    func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.member("balance_credits", balanceCredits)
+            json.member("replay", replay)
+            json.member("transaction", transaction)
+        }
     }
 }

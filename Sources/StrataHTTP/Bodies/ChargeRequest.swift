@@ -7,4 +7,10 @@ struct ChargeRequest: StrictJSONRequest {
         case agent
         case runID = "run_id"
     }
+
+    init?(plainStrings object: PlainStringObject) {
+        guard object.members.count == 2, let agent = object["agent"], let runID = object["run_id"] else { return nil }
+        self.agent = agent
+        self.runID = runID
+    }
 }

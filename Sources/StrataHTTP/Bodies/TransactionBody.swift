@@ -4,7 +4,7 @@ import StrataBilling
 ///
 /// The actor (an admin's or a worker's name) and the wallet's internal id stay out:
 /// they describe Strata's operators, not the customer's money.
-struct TransactionBody: Encodable {
+struct TransactionBody: JSONWritable {
     var id: Int64
     var sequence: Int64
     var kind: String
@@ -41,5 +41,23 @@ struct TransactionBody: Encodable {
         case externalReference = "external_reference"
         case refundedTransactionID = "refunded_transaction_id"
         case createdAt = "created_at"
+    }
+
+    /// The members in the encoder's sorted order.
+    func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.member("agent", agent)
+            json.member("amount", amount)
+            json.member("balance_after", balanceAfter)
+            json.member("cost_per_run", costPerRun)
+            json.member("created_at", createdAt)
+            json.member("external_reference", externalReference)
+            json.member("id", id)
+            json.member("kind", kind)
+            json.member("reason", reason)
+            json.member("refunded_transaction_id", refundedTransactionID)
+            json.member("run_id", runID)
+            json.member("sequence", sequence)
+        }
     }
 }

@@ -87,9 +87,9 @@ extension BillingAPI {
         if keyReplay {
             var first = ChargeBody(receipt)
             first.replay = false
-            return try JSONResponse.make(.created, first, headers: IdempotencyKeyHeader.headers(replayed: true))
+            return JSONResponse.make(.created, first, headers: IdempotencyKeyHeader.headers(replayed: true))
         }
-        return try JSONResponse.make(receipt.isReplay ? .ok : .created, ChargeBody(receipt))
+        return JSONResponse.make(receipt.isReplay ? .ok : .created, ChargeBody(receipt))
     }
 
     /// `POST /billing/admin/grant`: credits a customer's wallet, as an admin's decision.

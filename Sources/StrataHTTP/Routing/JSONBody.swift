@@ -47,6 +47,9 @@ enum JSONBody {
     static func decode<T: StrictJSONRequest>(_ type: T.Type, from request: Request) async throws -> T {
         try requireJSONContentType(request)
         let buffer = try await bytes(of: request, limit: BodyLimits.json)
+        if let value = buffer.withUnsafeReadableBytes({ PlainStringObject.read($0).flatMap(T.init(plainStrings:)) }) {
+            return value
+        }
         let data = Data(buffer.readableBytesView)
         do {
             return try decoder.decode(StrictBody<T>.self, from: data).value

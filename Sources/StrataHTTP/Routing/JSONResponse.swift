@@ -17,6 +17,13 @@ enum JSONResponse {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// A body that writes its own JSON (the same bytes as the encoder's, faster).
+    static func make(_ status: HTTPResponse.Status = .ok, _ value: some JSONWritable, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.document(value))))
+    }
+
     /// The error document of `error` for the request `requestID`.
     static func error(_ error: APIError, requestID: String) -> Response {
         (try? make(error.status, ErrorBody(error: error, requestID: requestID)))

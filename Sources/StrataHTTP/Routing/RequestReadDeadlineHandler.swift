@@ -31,8 +31,9 @@ final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
     private var unanswered = 0
     /// Whether an answer's head is written and its end is not.
     private var answering = false
-    /// The late request's id, for its error document and the log.
-    private var requestID = ""
+    /// The late request's `X-Request-Id` as sent, for its error document: an id is only
+    /// made (``RequestID/take(_:)``) for a request that times out, not for every one.
+    private var requestIDHeader: String?
 
     init(timeout: TimeAmount) {
         self.timeout = timeout
@@ -42,7 +43,7 @@ final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
         switch unwrapInboundIn(data) {
         case .head(let head):
             unanswered += 1
-            requestID = RequestID.take(head.headerFields[RequestEnvelopeMiddleware.requestIDField])
+            requestIDHeader = head.headerFields[RequestEnvelopeMiddleware.requestIDField]
             timer?.cancel()
             timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
                 expire(context: context)
@@ -86,6 +87,7 @@ final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
             return
         }
         let seconds = timeout.nanoseconds / 1_000_000_000
+        let requestID = RequestID.take(requestIDHeader)
         let error = APIError(.requestTimeout, "REQUEST_TIMEOUT", "the request was not received whole within \(seconds) s")
         let body = (try? JSONResponse.encoder.encode(ErrorBody(error: error, requestID: requestID))) ?? Data()
         var fields = HTTPFields()
