@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The id that follows one request through the response, the log and the audit rows.
 ///
@@ -26,10 +27,19 @@ enum RequestID {
         }
     }
 
-    /// `req-` and 16 random hex digits.
+    /// `req-` and 16 hex digits that look random: a counter from a random start, through
+    /// SplitMix64's finalizer (a bijection), so no two ids of one process are alike and
+    /// two processes' ids collide only by chance. Not a secret: it only traces a request.
     static func make() -> String {
-        // Not String(format:): Foundation's formatter was 1.5% of a charge's CPU in strata serve.
-        let hex = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        // Not the system generator each time: its getrandom(2) call was 0.5% of a charge's
+        // CPU in strata serve; nor String(format:): Foundation's formatter was 1.5%.
+        var z = start &+ issued.add(1, ordering: .relaxed).newValue &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        let hex = String(z ^ (z >> 31), radix: 16)
         return "req-" + String(repeating: "0", count: 16 - hex.utf8.count) + hex
     }
+
+    private static let start = UInt64.random(in: 0...UInt64.max)
+    private static let issued = Atomic<UInt64>(0)
 }

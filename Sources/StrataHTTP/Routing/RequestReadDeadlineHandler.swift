@@ -8,8 +8,11 @@ import NIOHTTPTypes
 /// Hummingbird's idle timeout counts from the last HTTP part read. A head that trickles
 /// in is bounded by it (no part is read until the head is whole), but a body sent a
 /// byte every few seconds refreshes it at each byte, and would hold the connection and
-/// its request task for as long as the client likes. This handler starts a timer when a
-/// head arrives and stops it at the body's end. When the timer fires first, the client
+/// its request task for as long as the client likes. This handler notes the time a head
+/// arrives and stops the clock at the body's end. A request still incomplete when a read
+/// ends gets a timer for the head's time plus the timeout; one read whole in the read
+/// that brought its head (nearly every request) never schedules one, which saves an
+/// event-loop timer's scheduling and cancelling on every request. When the timer fires first, the client
 /// gets `408 REQUEST_TIMEOUT` in the API's error document and the connection is closed;
 /// a route that was waiting for the body sees its stream end and answers nothing.
 ///
@@ -27,6 +30,8 @@ final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
 
     private let timeout: TimeAmount
     private var timer: Scheduled<Void>?
+    /// When the head of the request being read arrived; `nil` once its end was read.
+    private var headReadAt: NIODeadline?
     /// Heads read minus answers finished: the requests this connection still owes an answer.
     private var unanswered = 0
     /// Whether an answer's head is written and its end is not.
@@ -45,16 +50,25 @@ final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
             unanswered += 1
             requestIDHeader = head.headerFields[RequestEnvelopeMiddleware.requestIDField]
             timer?.cancel()
-            timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-                expire(context: context)
-            }
+            timer = nil
+            headReadAt = .now()
         case .body:
             break
         case .end:
             timer?.cancel()
             timer = nil
+            headReadAt = nil
         }
         context.fireChannelRead(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let headReadAt, timer == nil {
+            timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: headReadAt + timeout) { [self] in
+                expire(context: context)
+            }
+        }
+        context.fireChannelReadComplete()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -81,6 +95,7 @@ final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
 
     private func expire(context: ChannelHandlerContext) {
         timer = nil
+        headReadAt = nil
         guard context.channel.isActive else { return }
         guard !answering, unanswered == 1 else {
             context.close(promise: nil)
