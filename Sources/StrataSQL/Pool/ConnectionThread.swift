@@ -12,7 +12,8 @@ import Synchronization
 /// wake-ups a lease. After a job the thread first polls for the next one for a few
 /// microseconds before it sleeps, so the usual next lease of the same task is picked up
 /// without a wake-up. Only a few threads of the process poll at once (``maxPollers``),
-/// so a busy pool on a small machine does not burn the cores the database server needs.
+/// so a busy pool on a small machine does not burn the cores the database server needs,
+/// and a thread whose polls keep finding nothing mostly stops polling.
 final class ConnectionThread: @unchecked Sendable {
     /// The pool the thread belongs to: ``ConnectionPool`` finds the slot of the thread a
     /// task runs on through this and ``slot``.
@@ -34,6 +35,15 @@ final class ConnectionThread: @unchecked Sendable {
     static let pollNanoseconds: UInt64 = 50_000
     /// Threads polling at once, process-wide: a quarter of the cores, at least one.
     static let maxPollers = max(1, ProcessInfo.processInfo.activeProcessorCount / 4)
+    /// Polls in a row that found nothing, after which a thread mostly stops polling.
+    static let maxMisses = 4
+    /// How often a thread that stopped polling tries again.
+    static let retryEvery = 16
+    /// Polls of this thread in a row that found no job (up to ``maxMisses``); touched by
+    /// the thread alone.
+    private var missedPolls = 0
+    /// Polls skipped since the thread stopped polling; touched by the thread alone.
+    private var skippedPolls = 0
     private static let pollers = Atomic<Int>(0)
 
     /// The OS thread, joined by ``join()`` (or detached by ``detach()``); set in `init`.
@@ -180,21 +190,42 @@ final class ConnectionThread: @unchecked Sendable {
     }
 
     /// Polls up to ``pollNanoseconds`` for a job, when fewer than ``maxPollers`` threads
-    /// already do; returns at once when one is queued (or the thread is stopping).
+    /// already do and polling has paid off on this thread lately; returns at once when
+    /// one is queued (or the thread is stopping).
+    ///
+    /// Polling pays when the next job follows within microseconds: a task on another
+    /// executor running statement after statement. It does not when jobs come from far
+    /// away, like the requests `strata serve` gets from its event loops: each miss spins
+    /// and yields the core (a context switch) for nothing. So after ``maxMisses`` misses
+    /// in a row a thread polls only every ``retryEvery``th time, and a hit brings it back.
     private func pollForNextJob() {
         guard queued.load(ordering: .acquiring) == 0 else { return }
+        if missedPolls >= Self.maxMisses {
+            skippedPolls &+= 1
+            guard skippedPolls % Self.retryEvery == 0 else { return }
+        }
         let (claimed, _) = Self.pollers.add(1, ordering: .relaxed)
         defer { Self.pollers.subtract(1, ordering: .relaxed) }
         guard claimed <= Self.maxPollers else { return }
+        if poll() {
+            missedPolls = 0
+        } else {
+            missedPolls = min(missedPolls + 1, Self.maxMisses)
+        }
+    }
+
+    /// Spins until a job is queued (`true`) or ``pollNanoseconds`` pass (`false`).
+    private func poll() -> Bool {
         let deadline = DispatchTime.now().uptimeNanoseconds + Self.pollNanoseconds
         var rounds = 0
         while queued.load(ordering: .acquiring) == 0 {
             rounds += 1
             if rounds % 16 == 0 {
-                if DispatchTime.now().uptimeNanoseconds >= deadline { return }
+                if DispatchTime.now().uptimeNanoseconds >= deadline { return false }
                 sched_yield()
             }
         }
+        return true
     }
 }
 
