@@ -300,10 +300,16 @@ public struct WalletService: Sendable {
     public func history(customer: String, limit: Int = 50, beforeSequence: Int64? = nil,
                         kind: WalletTransactionKind? = nil) async throws -> [WalletTransaction] {
         try await database.withConnection { conn in
+            // The wallet's id first, then its rows by (wallet_id, sequence) backwards: a page
+            // reads its own rows. Joined to the customer instead, PostgreSQL read every row
+            // of the wallet and sorted them for each page (0.57 ms for 457 rows against
+            // 0.06 ms, and growing with the ledger: GET /billing/wallet fell from 2,014 to
+            // 959 reads/s over three rounds of scripts/bench http).
             var q: SQLQuery = """
                 SELECT \(WalletLedger.transactionColumns) FROM credit_transactions t
                 JOIN credit_wallets w ON w.id = t.wallet_id JOIN customers c ON c.id = w.customer_id
-                WHERE c.external_id = \(customer)
+                WHERE t.wallet_id = (SELECT w2.id FROM credit_wallets w2 JOIN customers c2 ON c2.id = w2.customer_id
+                                     WHERE c2.external_id = \(customer))
                 """
             if let beforeSequence { q.append(" AND t.sequence < \(beforeSequence)") }
             if let kind { q.append(" AND t.kind = \(kind.rawValue)") }
