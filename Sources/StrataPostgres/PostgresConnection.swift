@@ -334,10 +334,13 @@ final class PostgresConnection: SQLConnection {
                 statements?[key] = entry
                 return entry.name
             }
-            // Due: dropped on the server, and prepared again below under a new name.
+            // Due: dropped on the server, and prepared again below under a new name. The
+            // name is ours (`strata_N`), never a value. Forgotten only once the server
+            // dropped it: a failed DEALLOCATE leaves the entry due, for the next run.
+            let deallocate = "DEALLOCATE \(entry.name)"
+            _ = try consume(PQexec(conn, deallocate), sql: deallocate)
             statements?[key] = nil
             statementColumns[entry.name] = nil
-            _ = try consume(PQexec(conn, "DEALLOCATE \(entry.name)"), sql: "DEALLOCATE \(entry.name)")
             replanAt = entry.replanAt.multipliedReportingOverflow(by: 4).overflow ? Int.max : entry.replanAt * 4
         } else if cached.count >= Self.statementCacheLimit {
             return nil

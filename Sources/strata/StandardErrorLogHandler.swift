@@ -35,10 +35,9 @@ struct StandardErrorLogHandler: LogHandler {
         for key in merged.keys.sorted() {
             line += " \(key)=\(merged[key]!)"
         }
-        line += "\n"
         // A message or a value may hold a newline (an error's text): the record stays one line.
-        let text = line.dropLast().replacingOccurrences(of: "\n", with: " ") + "\n"
-        var bytes = Array(text.utf8)
+        var bytes = line.utf8.map { $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 }
+        bytes.append(UInt8(ascii: "\n"))
         bytes.withUnsafeMutableBytes { buffer in
             var offset = 0
             while offset < buffer.count {
